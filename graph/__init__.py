@@ -1,0 +1,1 @@
+"""The LangGraph side of dsgraph: state, wiring, checkpoints, registry, LLM adapter, rendering."""

@@ -1,0 +1,22 @@
+"""Run-time settings injected into every node through LangGraph's `context=`, never checkpointed."""
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Context:
+    home: Path
+    planner: str = "rules"
+    implementations: dict[str, str] = field(default_factory=dict)  # role -> implementation name
+    accel: str = "auto"
+    stop: threading.Event | None = None  # set by the UI's Stop button; the tuner ends after the running trial
+    llm: dict[str, Any] = field(default_factory=dict)  # LLM settings (api key, base url, model, ...)
+
+    def workspace(self, thread_id: str) -> Path:
+        """The thread's artifact folder (created on demand)."""
+        path = self.home / "workspaces" / thread_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path

@@ -1,0 +1,1 @@
+"""Graph node implementations, one module per role and implementation."""

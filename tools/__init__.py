@@ -1,0 +1,1 @@
+"""Pure data-science functions (pandas, scikit-learn, Optuna): no LangGraph, no UI."""
