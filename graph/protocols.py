@@ -15,6 +15,7 @@ class PlanResult:
     planner: str
     notes: list[str] = field(default_factory=list)  # shown in the planner's step log
     reply: str | None = None  # a clarifying question or a direct answer when there is nothing to run
+    needs_input: bool = False  # the reply asks the user to fix the request: the turn counts as failed
 
 
 class Planner(Protocol):

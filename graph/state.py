@@ -19,7 +19,7 @@ class DatasetRef(TypedDict):
 
 
 class PlanStep(TypedDict):
-    """One step of the plan, as in CONTRACT.md, plus a stable id (study names and record ids derive from it)."""
+    """One CONTRACT.md plan step plus a stable id (study names and record ids derive from it)."""
 
     id: str
     node: str
@@ -33,6 +33,7 @@ class StepLog(TypedDict):
     id: str
     node: str
     action: str
+    args: NotRequired[dict[str, Any]]  # the step's arguments, so a turn's plan can be shown from its logs
     status: str  # pending | running | done | failed | skipped
     seconds: float
     error: str | None

@@ -52,7 +52,8 @@ class PredictArgs(Args):
 
 
 class TuneArgs(Args):
-    model: ModelName = Field(description="Model key to tune.")
+    model: ModelName | None = Field(
+        None, description="Model key to tune; default: the best model trained so far.")
     n_trials: int = Field(20, ge=1, le=MAX_TRIALS, description="Number of Optuna trials.")
     timeout_s: int | None = Field(None, ge=1, le=MAX_TIMEOUT_S, description="Wall-clock budget in seconds.")
     metric: MetricName | None = Field(None, description="Metric to optimise; default the task's primary one.")
@@ -81,7 +82,7 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action(name="set_target", node="eda", args=SetTargetArgs, description="Choose the target column."),
     Action(name="preview", node="eda", args=PreviewArgs, description="Show the first rows of the data."),
     Action(name="describe", node="eda", args=NoArgs,
-           description="Profile the data: types, missing values, target balance, correlations, leakage, plots."),
+           description="Profile the data: types, missing values, target balance, leaks, plots."),
     Action(name="train", node="trainer", args=TrainArgs,
            description="Train and evaluate models on a fixed held-out split."),
     Action(name="predict", node="trainer", args=PredictArgs,

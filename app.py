@@ -1,0 +1,194 @@
+"""dsgraph's command line (CONTRACT.md): chat turns, plans, history, checkpoints, resume, graph, UI."""
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import sys
+from typing import Any
+
+STATUS_MARK = {"done": "✓", "failed": "✗", "skipped": "-", "pending": "…", "running": "…"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser: global --home / --accel / --node, then one sub-command."""
+    parser = argparse.ArgumentParser(prog="app.py", description="A conversational data-science agent.")
+    parser.add_argument("--home", help="state folder (default: $DSGRAPH_HOME or ./checkpoints)")
+    parser.add_argument("--accel", choices=("auto", "gpu", "cpu", "none"), help="compute accelerator")
+    parser.add_argument("--node", action="append", default=[], metavar="ROLE=NAME",
+                        help="node implementation for a role, e.g. trainer=default (repeatable)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="start the Gradio chat (the default)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=7860)
+
+    ask = commands.add_parser("ask", help="run one chat turn headless")
+    ask.add_argument("message")
+    ask.add_argument("--data", help="load this file first")
+    ask.add_argument("--thread", help="continue this conversation (new one when omitted)")
+    ask.add_argument("--checkpoint", help="fork the thread at this checkpoint, then send the message there")
+    ask.add_argument("--planner", help="rules | llm (or a registered planner)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+
+    plan = commands.add_parser("plan", help="print the plan for a message, run nothing")
+    plan.add_argument("message")
+    plan.add_argument("--data", help="plan as if this file were loaded first")
+    plan.add_argument("--target", help="plan as if this column were the target")
+    plan.add_argument("--planner", help="rules | llm (or a registered planner)")
+    plan.add_argument("--json", action="store_true", help="print one JSON object")
+
+    history = commands.add_parser("history", help="experiment records (all threads when --thread is omitted)")
+    history.add_argument("--thread")
+    history.add_argument("--json", action="store_true")
+
+    checkpoints = commands.add_parser("checkpoints", help="a thread's checkpoints, newest first")
+    checkpoints.add_argument("--thread", required=True)
+    checkpoints.add_argument("--json", action="store_true")
+
+    resume = commands.add_parser("resume", help="continue an interrupted run, or fork from a checkpoint")
+    resume.add_argument("--thread", required=True)
+    resume.add_argument("--checkpoint")
+    resume.add_argument("--json", action="store_true")
+
+    graph = commands.add_parser("graph", help="the graph as Mermaid (a thread's path highlighted)")
+    graph.add_argument("--thread")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; the exit status of CONTRACT.md (0 ok, 1 a step failed, 2 usage)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    nodes = dict(_pair(parser, item) for item in args.node)
+    if args.command == "plan":
+        return _plan(parser, args, nodes)
+    from graph.agent import Agent, AgentError
+    from graph.registry import RegistryError
+
+    try:
+        agent = Agent(home=args.home, planner=getattr(args, "planner", None), accel=args.accel, nodes=nodes)
+    except RegistryError as error:
+        parser.error(str(error))
+    try:
+        return COMMANDS[args.command or "serve"](agent, args)
+    except AgentError as error:
+        return _fail(args, str(error))
+
+
+def serve(agent: Any, args: argparse.Namespace) -> int:
+    """Start the Gradio chat over `agent` (Gradio is imported only here: other commands start fast)."""
+    from ui.app import launch
+
+    launch(agent, host=getattr(args, "host", "127.0.0.1"), port=getattr(args, "port", 7860))
+    return 0
+
+
+def ask(agent: Any, args: argparse.Namespace) -> int:
+    """One chat turn."""
+    with contextlib.redirect_stdout(sys.stderr):  # libraries' prints must not corrupt the JSON on stdout
+        result = agent.ask(args.message, thread_id=args.thread, data=args.data, checkpoint_id=args.checkpoint)
+    return _report(result, args.json)
+
+
+def resume(agent: Any, args: argparse.Namespace) -> int:
+    """Continue an interrupted run or fork from a checkpoint."""
+    with contextlib.redirect_stdout(sys.stderr):
+        result = agent.resume(args.thread, args.checkpoint)
+    return _report(result, args.json)
+
+
+def history(agent: Any, args: argparse.Namespace) -> int:
+    """Experiment records."""
+    records = agent.history(args.thread)
+    if args.json:
+        print(json.dumps(records, default=str))
+        return 0
+    for r in records:
+        metrics = ", ".join(f"{k} {v:.4f}" for k, v in list((r.get("metrics") or {}).items())[:4])
+        print(f"{r['id']}  {r['node']:<7} {r['model']:<22} {metrics}")
+    if not records:
+        print("No experiments yet.")
+    return 0
+
+
+def checkpoints(agent: Any, args: argparse.Namespace) -> int:
+    """A thread's checkpoints, newest first."""
+    rows = agent.checkpoints(args.thread)
+    if args.json:
+        print(json.dumps(rows, default=str))
+        return 0
+    for row in rows:
+        print(f"{row['checkpoint_id']}  {row['time'][:19]}  {row['node']:<9} {row['summary']}")
+    return 0
+
+
+def graph(agent: Any, args: argparse.Namespace) -> int:
+    """The graph as Mermaid text."""
+    print(agent.mermaid(args.thread))
+    return 0
+
+
+COMMANDS = {"serve": serve, "ask": ask, "resume": resume, "history": history, "checkpoints": checkpoints,
+            "graph": graph}
+
+
+def _plan(parser: argparse.ArgumentParser, args: argparse.Namespace, nodes: dict[str, str]) -> int:
+    """Run only the planner: no tools, no checkpoint."""
+    from graph.agent import plan_only
+    from graph.registry import RegistryError
+
+    try:
+        result = plan_only(args.message, home=args.home, planner=args.planner, nodes=nodes,
+                              data=args.data, target=args.target)
+    except RegistryError as error:
+        parser.error(str(error))
+    if args.json:
+        print(json.dumps(result, default=str))
+    else:
+        for i, step in enumerate(result["plan"], start=1):
+            print(f"{i}. {step['node']}.{step['action']} {json.dumps(step['args'])}")
+        if result.get("reply"):
+            print(result["reply"])
+    return 0
+
+
+def _report(result: dict[str, Any], as_json: bool) -> int:
+    """Print a turn's result (JSON, or the reply and a compact step list); 1 when a step failed."""
+    failed = bool(result.get("error")) or any(s["status"] == "failed" for s in result.get("steps") or [])
+    if as_json:
+        print(json.dumps(result, default=str))
+        return int(failed)
+    print(result.get("reply") or "")
+    if result.get("steps"):
+        print()
+        for step in result["steps"]:
+            error = f"  {step['error']}" if step.get("error") else ""
+            name = f"{step['node']}.{step['action']}"
+            print(f"  {STATUS_MARK.get(step['status'], '?')} {name:<20} "
+                  f"{step.get('seconds') or 0:6.1f} s{error}")
+    print(f"\nthread {result['thread_id']}", file=sys.stderr)
+    return int(failed)
+
+
+def _fail(args: argparse.Namespace, message: str) -> int:
+    """An expected failure outside a step (unknown thread or checkpoint): clear message, exit 1."""
+    if getattr(args, "json", False):
+        print(json.dumps({"error": message, "reply": message}))
+    else:
+        print(message, file=sys.stderr)
+    return 1
+
+
+def _pair(parser: argparse.ArgumentParser, item: str) -> tuple[str, str]:
+    role, sep, name = item.partition("=")
+    if not sep or not role or not name:
+        parser.error(f"--node expects ROLE=NAME, got {item!r}")
+    return role.strip(), name.strip()
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Bench: dsgraph against the reference system's CPU pipeline (`python -m bench`)."""

@@ -1,0 +1,221 @@
+"""The Agent: one compiled graph over one dsgraph home, used by the CLI, the UI and the bench."""
+
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from graph import checkpoints, registry, render
+from graph.builder import build_graph
+from graph.context import Context
+from graph.vocabulary import validate_step
+from nodes.steps import plan_steps
+
+DATASET_KEYS = ("path", "sha256", "rows", "cols", "target", "task")
+STEP_KEYS = ("id", "node", "action", "status", "seconds", "error", "log", "result")
+
+
+class AgentError(ValueError):
+    """A request the agent cannot serve (unknown thread or checkpoint); the message says what to do."""
+
+
+def default_home() -> Path:
+    """`DSGRAPH_HOME`, else ./checkpoints."""
+    return Path(os.environ.get("DSGRAPH_HOME") or "checkpoints")
+
+
+class Agent:
+    """Chat turns, resume, fork and history over the SQLite checkpoints in `home`."""
+
+    def __init__(self, home: str | os.PathLike | None = None, planner: str | None = None,
+                 accel: str | None = None, nodes: dict[str, str] | None = None) -> None:
+        self.home = Path(home or default_home()).resolve()
+        self.home.mkdir(parents=True, exist_ok=True)
+        overrides = {**(nodes or {}), **({"planner": planner} if planner else {})}
+        self.implementations = registry.choose(self.home, overrides)
+        self.accel = accel or os.environ.get("DSGRAPH_ACCEL") or "auto"
+        self.conn = sqlite3.connect(self.home / "graph.db", check_same_thread=False)
+        self.graph = build_graph(SqliteSaver(self.conn))
+        self._stops: dict[str, threading.Event] = {}
+
+    @property
+    def planner(self) -> str:
+        return self.implementations["planner"]
+
+    def context(self, stop: threading.Event | None = None) -> Context:
+        """Run-time settings for one run (never checkpointed)."""
+        llm = {key: os.environ[env] for key, env in (("api_key", "NVIDIA_API_KEY"),
+                                                   ("base_url", "DSGRAPH_LLM_BASE_URL"),
+                                                   ("model", "DSGRAPH_LLM_MODEL")) if os.environ.get(env)}
+        return Context(home=self.home, planner=self.planner, implementations=dict(self.implementations),
+                       accel=self.accel, stop=stop or threading.Event(), llm=llm)
+
+    def stream(self, message: str, thread_id: str | None = None, data: str | None = None,
+               checkpoint_id: str | None = None, stop: threading.Event | None = None) -> Iterator[dict]:
+        """Run one chat turn, yielding plan / step / progress events and finally `done` with the result."""
+        if checkpoint_id:
+            thread_id = self.fork(self._known(thread_id), checkpoint_id)
+        thread_id = thread_id or uuid.uuid4().hex[:12]
+        queued = [validate_step("load", {"path": str(data)})] if data else []
+        inputs = {"messages": [HumanMessage(content=message)], "thread_id": thread_id, "plan": queued,
+                  "error": None, "reply": ""}
+        yield from self._run(inputs, thread_id, stop)
+
+    def ask(self, message: str, **kwargs: Any) -> dict:
+        """One chat turn; the CONTRACT.md `--json` object (plus `planner`)."""
+        return _drain(self.stream(message, **kwargs))
+
+    def stream_resume(self, thread_id: str, checkpoint_id: str | None = None,
+                      stop: threading.Event | None = None) -> Iterator[dict]:
+        """Continue an interrupted run, or fork at `checkpoint_id` into a new thread and run the rest."""
+        thread_id = self._known(thread_id)
+        if checkpoint_id:
+            thread_id = self.fork(thread_id, checkpoint_id)
+        if not self.graph.get_state(self._config(thread_id)).next:
+            note = "Nothing to resume: the last turn finished."
+            yield {"type": "done", **self.result(thread_id, note=note)}
+            return
+        yield from self._run(None, thread_id, stop)
+
+    def resume(self, thread_id: str, checkpoint_id: str | None = None, **kwargs: Any) -> dict:
+        """`stream_resume` run to the end; the CONTRACT.md `--json` object."""
+        return _drain(self.stream_resume(thread_id, checkpoint_id, **kwargs))
+
+    def fork(self, thread_id: str, checkpoint_id: str) -> str:
+        """Copy the state at `checkpoint_id` into a new thread (the original is untouched); return its id."""
+        snap = self.graph.get_state(self._config(thread_id, checkpoint_id))
+        if snap.config["configurable"].get("checkpoint_id") != checkpoint_id:
+            raise AgentError(f"thread {thread_id} has no checkpoint {checkpoint_id}; "
+                             f"list them with `python app.py checkpoints --thread {thread_id}`")
+        new_id = uuid.uuid4().hex[:12]
+        values = {**snap.values, "thread_id": new_id,
+                  "forked_from": {"thread_id": thread_id, "checkpoint_id": checkpoint_id}}
+        self.graph.update_state(self._config(new_id), values, as_node=checkpoints.fork_target(snap.next))
+        return new_id
+
+    def stop(self, thread_id: str) -> None:
+        """Ask the thread's running step to stop (the tuner ends after the running trial)."""
+        if thread_id in self._stops:
+            self._stops[thread_id].set()
+
+    def state(self, thread_id: str) -> dict:
+        """The thread's latest state values (empty for an unknown thread)."""
+        return dict(self.graph.get_state(self._config(thread_id)).values or {})
+
+    def checkpoints(self, thread_id: str) -> list[dict]:
+        """The thread's checkpoints, newest first: id, node, time, next, one-line summary."""
+        return checkpoints.describe(list(self.graph.get_state_history(self._config(self._known(thread_id)))))
+
+    def history(self, thread_id: str | None = None) -> list[dict]:
+        """Experiment records of a thread (from its state), or of every thread (the global store)."""
+        if thread_id:
+            return list(self.state(self._known(thread_id)).get("experiments") or [])
+        from tools.experiments import ExperimentStore
+
+        return ExperimentStore(self.home / "experiments.db").list()
+
+    def threads(self) -> list[dict]:
+        """Every thread, newest first: id, first message, dataset, fork origin."""
+        rows = []
+        for thread_id, checkpoint_id in checkpoints.thread_rows(self.conn):
+            values = self.state(thread_id)
+            first = next((m.content for m in values.get("messages") or [] if isinstance(m, HumanMessage)), "")
+            dataset = values.get("dataset") or {}
+            rows.append({"thread_id": thread_id, "checkpoint_id": checkpoint_id, "title": str(first)[:80],
+                         "dataset": dataset.get("path"), "forked_from": values.get("forked_from")})
+        return rows
+
+    def mermaid(self, thread_id: str | None = None) -> str:
+        """The graph as Mermaid; with a thread, its executed path, current node and timings highlighted."""
+        base = self.graph.get_graph().draw_mermaid()
+        if not thread_id:
+            return base
+        snap = self.graph.get_state(self._config(self._known(thread_id)))
+        return render.highlight(base, snap.values.get("steps") or [], list(snap.next))
+
+    def checkpoint_sizes(self, thread_id: str) -> list[int]:
+        """Serialized bytes of each checkpoint of the thread, oldest first (the bench reports these)."""
+        return checkpoints.blob_sizes(self.conn, thread_id)
+
+    def result(self, thread_id: str, before: set[str] | None = None, note: str | None = None) -> dict:
+        """The CONTRACT.md `--json` object for the thread's latest state."""
+        snap = self.graph.get_state(self._config(thread_id))
+        values = snap.values or {}
+        logs = [s for s in values.get("steps") or [] if not isinstance(s, str)]
+        dataset = values.get("dataset")
+        return {
+            "thread_id": thread_id, "checkpoint_id": snap.config["configurable"].get("checkpoint_id"),
+            "reply": note or values.get("reply") or "",
+            "plan": [{"node": s["node"], "action": s["action"], "args": s.get("args", {})} for s in logs],
+            "steps": [{k: s.get(k) for k in STEP_KEYS if k in s or k != "result"} for s in logs],
+            "dataset": {k: dataset.get(k) for k in DATASET_KEYS} if dataset else None,
+            "experiments": [e for e in values.get("experiments") or [] if e["id"] not in (before or set())],
+            "artifacts": dict(values.get("artifacts") or {}), "error": values.get("error"),
+            "planner": values.get("planner", self.planner), "forked_from": values.get("forked_from"),
+        }
+
+    def _run(self, inputs: dict | None, thread_id: str, stop: threading.Event | None) -> Iterator[dict]:
+        config = self._config(thread_id)
+        before = {e["id"] for e in self.state(thread_id).get("experiments") or []}
+        ctx = self.context(stop)
+        self._stops[thread_id] = ctx.stop
+        try:
+            chunks = self.graph.stream(inputs, config, context=ctx, stream_mode=["updates", "custom"],
+                                       durability="sync")  # a kill -9 loses at most the running step
+            for mode, chunk in chunks:
+                if mode == "custom":
+                    yield chunk
+                    continue
+                for node, update in chunk.items():
+                    if node == "planner" or not isinstance(update, dict):
+                        continue
+                    for log in update.get("steps") or []:
+                        if not isinstance(log, str):
+                            yield {"type": "step", "step": log}
+        finally:
+            self._stops.pop(thread_id, None)
+        yield {"type": "done", **self.result(thread_id, before)}
+
+    def _known(self, thread_id: str | None) -> str:
+        if not thread_id or not self.graph.get_state(self._config(thread_id)).values:
+            raise AgentError(f"unknown thread {thread_id!r}; start one with `python app.py ask MESSAGE`")
+        return thread_id
+
+    @staticmethod
+    def _config(thread_id: str, checkpoint_id: str | None = None) -> dict:
+        configurable = {"thread_id": thread_id}
+        if checkpoint_id:
+            configurable["checkpoint_id"] = checkpoint_id
+        return {"configurable": configurable}
+
+
+def _drain(events: Iterator[dict]) -> dict:
+    """The `done` event's result of an event stream (without its `type`)."""
+    result: dict = {}
+    for event in events:
+        if event.get("type") == "done":
+            result = {k: v for k, v in event.items() if k != "type"}
+    return result
+
+
+def plan_only(message: str, home: str | os.PathLike | None = None, planner: str | None = None,
+              nodes: dict[str, str] | None = None, data: str | None = None,
+              target: str | None = None) -> dict:
+    """`{"plan": [steps], "planner": …}` for a message, running only the planner (no tools, no checkpoint)."""
+    home = Path(home or default_home()).resolve()
+    implementations = registry.choose(home, {**(nodes or {}), **({"planner": planner} if planner else {})})
+    ctx = Context(home=home, planner=implementations["planner"], implementations=implementations)
+    state: dict[str, Any] = {"messages": [HumanMessage(content=message)], "thread_id": "plan"}
+    if target:
+        state["dataset"] = {"path": data or "", "sha256": "", "rows": 0, "cols": 0, "target": target,
+                            "task": None, "columns": []}
+    queued = [validate_step("load", {"path": str(data)})] if data else []
+    result, steps, error = plan_steps(message, state, ctx, queued)
+    return {"plan": steps, "planner": result.planner, "notes": result.notes, "reply": result.reply,
+            "error": error}

@@ -1,0 +1,80 @@
+"""Wiring only: the nodes, the routers that follow the plan, and compilation."""
+
+from typing import Any, Literal
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from graph.context import Context
+from graph.state import AgentState
+from nodes import steps
+
+Specialist = Literal["eda", "trainer", "tuner", "reporter"]
+
+
+def planner(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Turn the newest message into a plan."""
+    return steps.run_planner(state, runtime.context)
+
+
+def eda(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Run the plan's head step: load, set_target, preview, describe."""
+    return steps.run_head("eda", state, runtime.context)
+
+
+def trainer(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Run the plan's head step: train, predict."""
+    return steps.run_head("trainer", state, runtime.context)
+
+
+def tuner(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Run the plan's head step: tune."""
+    return steps.run_head("tuner", state, runtime.context)
+
+
+def reporter(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Run a reporter step (best, history, report, help); write the reply when the plan is done."""
+    return steps.run_reporter(state, runtime.context)
+
+
+def next_node(state: AgentState) -> Specialist:
+    """The node of the plan's head step, or the reporter when nothing is left."""
+    plan = state.get("plan") or []
+    return plan[0]["node"] if plan else "reporter"
+
+
+def route_after_planner(state: AgentState) -> Specialist:
+    return next_node(state)
+
+
+def route_after_eda(state: AgentState) -> Specialist:
+    return next_node(state)
+
+
+def route_after_trainer(state: AgentState) -> Specialist:
+    return next_node(state)
+
+
+def route_after_tuner(state: AgentState) -> Specialist:
+    return next_node(state)
+
+
+def route_after_reporter(state: AgentState) -> Literal["eda", "trainer", "tuner", "reporter", "__end__"]:
+    return next_node(state) if state.get("plan") else END
+
+
+def build_graph(checkpointer: Any = None):
+    """The compiled agent graph (pass a checkpointer for memory; LangGraph Studio wants none)."""
+    builder = StateGraph(AgentState, context_schema=Context)
+    for node in (planner, eda, trainer, tuner, reporter):
+        builder.add_node(node.__name__, node)
+    builder.add_edge(START, "planner")
+    builder.add_conditional_edges("planner", route_after_planner)
+    builder.add_conditional_edges("eda", route_after_eda)
+    builder.add_conditional_edges("trainer", route_after_trainer)
+    builder.add_conditional_edges("tuner", route_after_tuner)
+    builder.add_conditional_edges("reporter", route_after_reporter)
+    return builder.compile(checkpointer=checkpointer)
+
+
+graph = build_graph()  # exported by langgraph.json

@@ -1,0 +1,101 @@
+"""The trainer node: train and evaluate models on the fixed split, predict new rows with the best one."""
+
+from typing import Any
+
+from graph.context import Context
+from graph.state import AgentState, PlanStep
+from nodes.steps import dataset_brief, emit, load_frame, require_target, step_log, store_and_rank
+from tools import models, training
+from tools import predict as prediction
+from tools.errors import ArtifactError
+from tools.keys import MODELS, PRIMARY_METRIC
+
+
+def run(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
+    """Run one trainer step (train, predict)."""
+    return {"train": train, "predict": predict}[step["action"]](step, state, ctx)
+
+
+def train(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
+    """Train the asked models (or a default set chosen from the data size) and rank them on the test split."""
+    dataset = require_target(state)
+    task = step["args"].get("task", "auto")
+    task = dataset["task"] if task == "auto" else task
+    chosen = choose_models(step["args"].get("models"), task, dataset["rows"], dataset["cols"] - 1)
+    frame = load_frame(dataset, ctx)
+    workspace = ctx.workspace(state["thread_id"])
+    log = [f"{key}: {reason}" for key, reason in chosen]
+    records = []
+    for k, (key, _) in enumerate(chosen, start=1):
+        emit({"type": "progress", "step_id": step["id"], "k": k - 1, "n": len(chosen), "model": key,
+              "state": "training"})
+        fields = training.train(frame, dataset["target"], key, task=task, out_dir=workspace,
+                                record_id=f"{state['thread_id']}-{step['id']}-{key}")
+        records.append(_record(fields, step, state, dataset))
+        scores = _scores(fields["metrics"], task)
+        log.append(f"{key}: {scores} in {fields['seconds']:.1f} s on {fields['device']}")
+        log += [f"  {note}" for note in fields.get("notes") or []]
+    update = store_and_rank(records, state, ctx)
+    metric = PRIMARY_METRIC[task]
+    markdown = "\n".join([f"Trained {len(records)} {task} model(s) on `{dataset['target']}` "
+                          f"(test-split metrics):", "", *_table(records, task), "",
+                          f"Best so far by {metric}: **{update['best']['model']}**."])
+    top = next((r for r in records if r["id"] == update["best"]["id"]), records[0])
+    result = {"markdown": markdown, "records": [r["id"] for r in records], "plots": top.get("plots") or {}}
+    return {**update, "steps": [step_log(step, log=log, result=result)]}
+
+
+def predict(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
+    """Predict the rows of a new file with the best model; writes predictions.csv into the workspace."""
+    best = state.get("best")
+    if not best:
+        raise ArtifactError("There is no trained model yet: train one first (e.g. `train classifiers`).")
+    model_path = (state.get("artifacts") or {}).get("best_model") or best["artifact"]
+    out = prediction.predict(model_path, step["args"]["path"], ctx.workspace(state["thread_id"]))
+    markdown = (f"Predicted {out['rows']:,} rows of `{step['args']['path']}` with **{best['model']}**: "
+                f"`{out['path']}`.")
+    log = [f"model {best['model']} ({best['id']})", f"{out['rows']:,} rows → {out['path']}"]
+    return {"artifacts": {"predictions": str(out["path"])},
+            "steps": [step_log(step, log=log, result={"markdown": markdown, "path": str(out["path"])})]}
+
+
+def choose_models(asked: list[str] | None, task: str, rows: int, features: int) -> list[tuple[str, str]]:
+    """(model key, why): the asked keys checked against the task, else the default set for this size."""
+    if not asked:
+        return models.default_models(task, rows, features)
+    chosen = []
+    for key in asked:
+        models.check_model(key, task)
+        cap = models.row_cap(key, task)
+        why = "asked for"
+        if cap and rows > cap:
+            why += f"; kernel method fitted on a {cap:,}-row subsample ({rows:,} rows would take hours)"
+        chosen.append((key, why))
+    return chosen
+
+
+def _record(fields: dict[str, Any], step: PlanStep, state: AgentState, dataset: dict) -> dict[str, Any]:
+    from tools.experiments import make_record
+
+    record_id = f"{state['thread_id']}-{step['id']}-{fields['model']}"
+    base = {"cv": None, "n_trials": None, **fields}
+    return make_record(**{**base, "id": record_id, "thread_id": state["thread_id"], "node": "trainer",
+                          "dataset": dataset_brief(dataset)})
+
+
+def _scores(metrics: dict[str, float], task: str) -> str:
+    primary = PRIMARY_METRIC[task]
+    shown = [primary] + [m for m in ("f1", "roc_auc", "rmse") if m in metrics and m != primary]
+    return ", ".join(f"{m} {metrics[m]:.4f}" for m in shown if m in metrics)
+
+
+def _table(records: list[dict[str, Any]], task: str) -> list[str]:
+    """A Markdown table: one row per record, the task's main metrics as columns."""
+    columns = [m for m in (("accuracy", "f1", "roc_auc", "balanced_accuracy") if task == "classification"
+                           else ("r2", "rmse", "mae")) if any(m in r["metrics"] for r in records)]
+    rows = ["| model | " + " | ".join(columns) + " | seconds |", "|---" * (len(columns) + 2) + "|"]
+    for record in records:
+        values = [f"{record['metrics'][m]:.4f}" if m in record["metrics"] else "" for m in columns]
+        label = MODELS[record["model"]].label
+        rows.append(f"| {label} | " + " | ".join(values) + f" | {record['seconds']:.1f} |")
+    return rows

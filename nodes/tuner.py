@@ -1,0 +1,58 @@
+"""The tuner node: one resumable Optuna study per tune step, with live progress and a clean stop."""
+
+from typing import Any
+
+from graph.context import Context
+from graph.state import AgentState, PlanStep
+from nodes.steps import dataset_brief, emit, load_frame, require_target, step_log, store_and_rank
+from tools import models, tuning
+from tools.errors import ModelError
+from tools.experiments import make_record
+from tools.keys import MODELS
+
+
+def run(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
+    """Tune one model; without a `model` argument, the best model trained so far.
+
+    The study is named "<thread_id>-<step_id>", so re-running the step after a crash continues it.
+    """
+    dataset = require_target(state)
+    args = step["args"]
+    model, why = _model(args.get("model"), state)
+    models.check_model(model, dataset["task"])
+    thread_id = state["thread_id"]
+    record_id = study = f"{thread_id}-{step['id']}"
+
+    def progress(event: dict[str, Any]) -> None:
+        emit({"type": "progress", "step_id": step["id"], "model": model, **event})
+
+    fields = tuning.tune(
+        load_frame(dataset, ctx), dataset["target"], model, n_trials=args.get("n_trials", 20),
+        timeout_s=args.get("timeout_s"), metric=args.get("metric"), task=dataset["task"],
+        storage_url=f"sqlite:///{ctx.home / 'optuna.db'}", study_name=study,
+        out_dir=ctx.workspace(thread_id), record_id=record_id, progress=progress,
+        should_stop=ctx.stop.is_set if ctx.stop else None)
+    record = make_record(**{"cv": None, **fields, "id": record_id, "thread_id": thread_id, "node": "tuner",
+                            "dataset": dataset_brief(dataset)})
+    update = store_and_rank([record], state, ctx)
+    metric = fields.get("metric")
+    log = [f"model {model}: {why}", f"study {study} ({fields['n_trials']} finished trials)",
+           *(fields.get("notes") or [])]
+    best_cv = f"{fields['best_value']:.4f}" if fields.get("best_value") is not None else "n/a"
+    test = ", ".join(f"{k} {v:.4f}" for k, v in list(fields["metrics"].items())[:4])
+    markdown = (f"Tuned **{MODELS[model].label}** with {fields['n_trials']} trials: best validation {metric} "
+                f"{best_cv}; refitted on all training rows, test split: {test}. "
+                f"Best params: `{fields['params']}`.")
+    result = {"markdown": markdown, "plots": fields.get("plots") or {}, "record": record_id, "study": study}
+    return {**update, "steps": [step_log(step, log=log, result=result)]}
+
+
+def _model(asked: str | None, state: AgentState) -> tuple[str, str]:
+    """The model to tune and why: the asked one, else the best so far; ModelError when there is none."""
+    if asked:
+        return asked, "asked for"
+    best = state.get("best")
+    if not best:
+        raise ModelError("Which model should I tune? No model is trained yet: train some first "
+                         "(`train classifiers`) or name one (`tune random_forest with 20 trials`).")
+    return best["model"], f"best so far ({best['id']})"

@@ -1,0 +1,101 @@
+"""Accelerator choice on a CPU-only machine: probe, fallback, idempotence and patched-vs-stock agreement."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tools import accel
+
+ROOT = Path(__file__).resolve().parents[2]
+FIT = """
+import json, sys
+from tools import accel
+first = accel.activate({mode!r})
+again = accel.activate("cpu")
+from sklearn.datasets import make_classification
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+X, y = make_classification(n_samples=1500, n_features=12, n_informative=6, random_state=0)
+Xa, Xb, ya, yb = train_test_split(X, y, random_state=0)
+scores = {{m.__class__.__name__: m.fit(Xa, ya).score(Xb, yb) for m in
+          (LogisticRegression(max_iter=500), RandomForestClassifier(60, max_depth=8, random_state=0))}}
+print(json.dumps({{"info": first, "again": again, "device": accel.device(), "scores": scores,
+                  "module": RandomForestClassifier.__module__, "pandas": "pandas" in sys.modules}}))
+"""
+
+
+def _start(mode: str | None, env_mode: str) -> subprocess.Popen:
+    env = {**os.environ, accel.ENV: env_mode}
+    return subprocess.Popen(
+        [sys.executable, "-c", FIT.format(mode=mode)],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _result(process: subprocess.Popen) -> dict:
+    out, err = process.communicate(timeout=240)
+    assert process.returncode == 0, err
+    assert "Intel(R) Extension" not in out + err  # the banner is silenced
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_probe_finds_no_gpu_here():
+    assert accel.gpu_available() is False
+    count, reason = accel._driver_device_count("libcuda-absent.so.1")
+    assert count == 0 and "not found" in reason
+
+
+def test_fake_nvidia_smi_without_driver_is_not_a_gpu(tmp_path, monkeypatch):
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text("#!/bin/sh\necho 'GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-0000)'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    assert accel._nvidia_smi_names() == ["GPU 0: NVIDIA H100 80GB HBM3"]
+    assert accel.gpu_available() is False  # the driver decides, not the tool's output
+
+
+def test_missing_nvidia_smi_lists_nothing(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert accel._nvidia_smi_names() == []
+
+
+def test_fresh_process_info_and_unknown_mode():
+    code = (
+        "import json, sys; from tools import accel;"
+        "before = [accel.info(), accel.device(), 'pandas' in sys.modules];"
+        "print(json.dumps([before, accel.activate('turbo')]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+    )
+    (info, where, pandas_loaded), chosen = json.loads(done.stdout)
+    assert info["mode"] == "unset" and info["accelerator"] == "none" and where == "cpu"
+    assert not pandas_loaded  # importing the module must not import pandas
+    assert chosen["mode"] == "auto" and "unknown acceleration mode 'turbo'" in chosen["reason"]
+
+
+def test_patched_and_stock_agree_and_gpu_falls_back():
+    runs = {"none": _start(None, "none"), "cpu": _start(None, "cpu"), "gpu": _start("gpu", "none")}
+    stock, patched, gpu = (_result(runs[k]) for k in ("none", "cpu", "gpu"))
+    assert stock["info"] == {
+        "mode": "none",
+        "accelerator": "none",
+        "device": "cpu",
+        "reason": "acceleration turned off (mode none)",
+    }
+    assert stock["again"] == stock["info"]  # the first call decides
+    assert stock["module"].startswith("sklearn.")
+    assert patched["info"]["accelerator"] == "sklearnex" and patched["module"].startswith("sklearnex")
+    assert "before activation" not in patched["info"]["reason"]
+    for model, score in stock["scores"].items():
+        assert abs(score - patched["scores"][model]) <= 0.02, (model, score, patched["scores"][model])
+    assert gpu["info"]["mode"] == "gpu" and gpu["device"] == "cpu"  # the argument wins over the environment
+    assert "no CUDA driver" in gpu["info"]["reason"] and "using the CPU" in gpu["info"]["reason"]
+    assert gpu["info"]["accelerator"] == "sklearnex"

@@ -1,0 +1,346 @@
+"""Training and evaluation: one fixed split per dataset, preprocessing + model Pipelines, test metrics."""
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.metrics import get_scorer
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score, train_test_split
+from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
+
+from tools import accel, models, plots, preprocess, profile
+from tools.errors import ColumnError, ModelError
+from tools.keys import MODELS, PRIMARY_METRIC, TASKS
+from tools.metrics import score
+
+TEST_SIZE = 0.2
+SEED = 0
+IMPORTANCE_ROWS = 1_000  # test rows used for permutation importance when a model has no native one
+IMPORTANCE_BUDGET_S = 3.0  # rough time allowed for permutation importance
+PLOT_POINTS = 20_000  # scatter plots draw at most this many test rows
+
+
+@dataclass(eq=False)
+class Prepared:
+    """A dataset ready to train on: the fixed split, the task and why, column roles, label info, notes."""
+
+    target: str
+    task: str
+    task_reason: str
+    roles: dict[str, str]
+    X_train: pd.DataFrame
+    X_test: pd.DataFrame
+    y_train: np.ndarray
+    y_test: np.ndarray
+    train_idx: np.ndarray
+    test_idx: np.ndarray
+    classes: list | None = None  # sorted class labels (classification), as the model will report them
+    notes: list[str] = field(default_factory=list)
+
+
+def split(frame: pd.DataFrame, target: str, task: str, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions of the 80/20 train/test split: stratified for classes, fixed by `seed`, sorted.
+
+    Rows without a target are in neither part. The same frame always gives the same split, so every
+    experiment on a dataset is scored on the same test rows.
+    """
+    labelled = np.flatnonzero(frame[target].notna().to_numpy())
+    y = _labels(frame[target].iloc[labelled], task)
+    stratify = y if task == "classification" and _can_stratify(y) else None
+    train_idx, test_idx = train_test_split(labelled, test_size=TEST_SIZE, random_state=seed,
+                                           stratify=stratify)
+    return np.sort(train_idx), np.sort(test_idx)
+
+
+def prepare(frame: pd.DataFrame, target: str, task: str = "auto") -> Prepared:
+    """Check the target, settle the task (auto-detected with a reason), split, and assign column roles."""
+    profile.validate_target(frame, target)
+    if task not in ("auto", *TASKS):
+        raise ModelError(f"Unknown task '{task}'; use auto, classification or regression.")
+    y_all = frame[target].dropna()
+    if task == "auto":
+        task, reason = profile.infer_task(y_all)
+    else:
+        reason = f"{task} as asked"
+    if task == "regression" and not pd.api.types.is_numeric_dtype(y_all):
+        raise ColumnError(f"'{target}' is not numeric, so it cannot be a regression target; "
+                          "train with task classification instead.")
+    notes = [f"task: {task} ({reason})"]
+    missing = len(frame) - len(y_all)
+    if missing:
+        notes.append(f"left out {missing:,} rows without a value of '{target}'")
+    train_idx, test_idx = split(frame, target, task)
+    train_rows = frame.iloc[train_idx]
+    roles = profile.column_roles(train_rows, target)
+    y_train = _labels(train_rows[target], task)
+    y_test = _labels(frame[target].iloc[test_idx], task)
+    classes = sorted(np.unique(y_train).tolist()) if task == "classification" else None
+    return Prepared(target, task, reason, roles, train_rows.drop(columns=[target]),
+                    frame.iloc[test_idx].drop(columns=[target]), y_train, y_test, train_idx, test_idx,
+                    classes, notes)
+
+
+def train(frame: pd.DataFrame, target: str, model_key: str, *, task: str = "auto",
+          params: dict | None = None, cv_folds: int = 0, out_dir: str | os.PathLike, record_id: str,
+          max_rows: int | None = None) -> dict[str, Any]:
+    """Fit preprocessing + `model_key` on the training split and score it on the test split.
+
+    Returns the experiment record fields: model, task, params, metrics, cv, seconds, device, artifact,
+    plots, notes, n_train, n_test. `max_rows` caps the training rows (kernel models cap themselves).
+    Several models trained in a row on the same frame share its split and fitted preprocessing.
+    """
+    started = time.monotonic()
+    data, preprocessor, notes = _prepared(frame, target, task)
+    models.check_model(model_key, data.task)
+    caps = [cap for cap in (max_rows, models.row_cap(model_key, data.task)) if cap]
+    _, model_note = models.default_params(model_key, data.task, len(data.X_train), len(data.X_train.columns))
+    fitted = fit_and_save(data, preprocessor, (model_key, params), out_dir=out_dir, record_id=record_id,
+                          max_rows=min(caps) if caps else None, cv_folds=cv_folds)
+    return {
+        "model": model_key, "task": data.task, "params": fitted["params"], "metrics": fitted["metrics"],
+        "cv": fitted["cv"], "seconds": round(time.monotonic() - started, 3), "device": accel.device(),
+        "artifact": fitted["artifact"], "plots": fitted["plots"],
+        "notes": [*data.notes, *notes, f"{MODELS[model_key].label}: {model_note}", *fitted["notes"]],
+        "n_train": fitted["n_train"], "n_test": fitted["n_test"],
+    }
+
+
+def fit_and_save(data: Prepared, preprocessor, model, *, out_dir: str | os.PathLike, record_id: str,
+                 max_rows: int | None = None, cv_folds: int = 0) -> dict[str, Any]:
+    """Fit `preprocessor` + `model` on (at most `max_rows`) training rows, score the test split, save it all.
+
+    `model` is an unfitted estimator or a `(model_key, params)` pair, built for the encoded width.
+    Returns params, metrics, cv, artifact (the fitted Pipeline), plots, notes, n_train, n_test.
+    """
+    with threadpool_limits(models.threads(min(len(data.y_train), max_rows or len(data.y_train)))):
+        encoded = _encoded(data, preprocessor, max_rows)
+        notes = list(encoded.notes)
+        if isinstance(model, tuple):
+            key, params = model
+            estimator = models.build(key, data.task, params, n_rows=len(encoded.y_fit),
+                                     n_features=encoded.Xt_fit.shape[1])
+            effective = models.effective_params(estimator, key, data.task, params)
+        else:
+            estimator, effective = model, _plain_params(model)
+        cv = (_cross_validate(preprocessor, estimator, encoded.X_fit, encoded.y_fit, data.task, cv_folds)
+              if cv_folds >= 2 else None)
+        estimator.fit(encoded.Xt_fit, encoded.y_fit)
+        pipeline = Pipeline([("preprocess", encoded.preprocessor), ("model", estimator)])
+        y_pred, scores, metrics = _evaluate(data, estimator, encoded.Xt_test, notes)
+        artifact = _save(pipeline, Path(out_dir) / f"model-{record_id}.joblib")
+        plot_paths = _plots(data, pipeline, encoded.X_test, y_pred, scores, Path(out_dir) / "plots",
+                            record_id, notes)
+    return {"params": effective, "metrics": metrics, "cv": cv, "artifact": artifact, "plots": plot_paths,
+            "notes": notes, "n_train": int(len(encoded.y_fit)), "n_test": int(len(data.y_test))}
+
+
+@dataclass(eq=False)
+class Encoded:
+    """Preprocessing fitted on the (possibly subsampled) training rows, and both splits encoded by it."""
+
+    preprocessor: Any
+    X_fit: pd.DataFrame
+    y_fit: np.ndarray
+    Xt_fit: np.ndarray
+    X_test: pd.DataFrame
+    Xt_test: np.ndarray
+    notes: list[str]
+
+
+# The last frame trained on, with its Prepared data, preprocessor and encodings (by row cap). Frames are
+# treated as immutable (the loader's cached frames are), so the same object means the same data.
+_last: dict[str, Any] = {}
+_last_lock = threading.Lock()
+
+
+def _prepared(frame: pd.DataFrame, target: str, task: str) -> tuple[Prepared, Any, list[str]]:
+    """`prepare` and `build_preprocessor` for this frame, reused while the same frame is trained on."""
+    key = (target, task, frame.shape)
+    with _last_lock:
+        if _last.get("frame") is frame and _last.get("key") == key:
+            return _last["prepared"]
+    data = prepare(frame, target, task)
+    preprocessor, notes = preprocess.build_preprocessor(data.X_train, target, data.roles)
+    with _last_lock:
+        _last.clear()
+        _last.update(frame=frame, key=key, prepared=(data, preprocessor, notes), encoded={})
+    return data, preprocessor, notes
+
+
+def _encoded(data: Prepared, preprocessor, max_rows: int | None) -> Encoded:
+    """Fit a clone of `preprocessor` on the (subsampled) training rows and encode both splits; memoised for
+    the data and preprocessor of `_prepared`."""
+    with _last_lock:
+        prepared = _last.get("prepared")
+        memo = _last["encoded"] if prepared and prepared[0] is data and prepared[1] is preprocessor else None
+        if memo is not None and max_rows in memo:
+            return memo[max_rows]
+    columns = preprocess.feature_columns(preprocessor)
+    X_fit, y_fit, notes = data.X_train[columns], data.y_train, []
+    if max_rows and len(y_fit) > max_rows:
+        X_fit, y_fit = _subsample(X_fit, y_fit, max_rows, data.task)
+        notes.append(f"fitted on a random {max_rows:,} of the {len(data.y_train):,} training rows "
+                     "(this model's cost grows quickly with rows)")
+    fitted = clone(preprocessor)
+    Xt_fit = fitted.fit_transform(X_fit, y_fit)
+    X_test = data.X_test[columns]
+    encoded = Encoded(fitted, X_fit, y_fit, Xt_fit, X_test, fitted.transform(X_test), notes)
+    if memo is not None:
+        with _last_lock:
+            memo[max_rows] = encoded
+    return encoded
+
+
+def _evaluate(data: Prepared, model, Xt_test: np.ndarray, notes: list[str]):
+    """Test-split predictions, class scores (probabilities, else decision values) and metrics."""
+    y_pred = model.predict(Xt_test)
+    if data.task == "regression":
+        return y_pred, None, score("regression", data.y_test, y_pred)
+    proba = model.predict_proba(Xt_test) if hasattr(model, "predict_proba") else None
+    decision = None
+    if proba is None:
+        decision = model.decision_function(Xt_test)
+        notes.append("no class probabilities: roc_auc from decision_function scores, log_loss left out")
+    metrics = score("classification", data.y_test, y_pred, proba, list(model.classes_), decision=decision)
+    return y_pred, proba if proba is not None else decision, metrics
+
+
+def _save(pipeline: Pipeline, path: Path) -> str:
+    """Write the fitted Pipeline with joblib, atomically (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".joblib.partial")
+    joblib.dump(pipeline, partial, compress=3)
+    os.replace(partial, path)
+    return str(path)
+
+
+def feature_importance(pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray,
+                       task: str) -> tuple[list[str], np.ndarray, str]:
+    """Importance of each input column as (names, values, how): tree importances or mean |coefficient|
+    summed over the column's encoded features, else permutation importance on up to IMPORTANCE_ROWS rows."""
+    preprocessor, model = pipeline.named_steps["preprocess"], pipeline.named_steps["model"]
+    columns = list(X.columns)
+    owner = np.array([columns.index(_source_column(name, columns))
+                      for name in preprocessor.get_feature_names_out()])
+    inner = model.regressor_ if isinstance(model, TransformedTargetRegressor) else model
+    if hasattr(inner, "feature_importances_"):
+        encoded, how = np.asarray(inner.feature_importances_), "impurity importance"
+    elif hasattr(inner, "coef_"):
+        encoded, how = np.abs(np.atleast_2d(inner.coef_)).mean(axis=0), "|coefficient| (standardised inputs)"
+    else:
+        rows = np.sort(np.random.default_rng(SEED).permutation(len(y))[:IMPORTANCE_ROWS])
+        values = _permutation_importance(model, preprocessor.transform(X.iloc[rows]), y[rows], owner, task)
+        return columns, values, "permutation importance on a sample of test rows"
+    return columns, np.bincount(owner, weights=encoded, minlength=len(columns)), how
+
+
+def _permutation_importance(model, Xt: np.ndarray, y: np.ndarray, owner: np.ndarray, task: str,
+                            repeats: int = 2) -> np.ndarray:
+    """Mean score drop when all encoded features of one input column are shuffled together.
+
+    Rows are cut so the whole computation stays within about IMPORTANCE_BUDGET_S (kernel models predict
+    slowly)."""
+    scorer = get_scorer(_scoring(task))
+    started = time.monotonic()
+    baseline = scorer(model, Xt, y)
+    calls = len(np.unique(owner)) * repeats
+    estimate = (time.monotonic() - started) * calls
+    if estimate > IMPORTANCE_BUDGET_S:
+        keep = max(100, int(len(y) * IMPORTANCE_BUDGET_S / estimate))
+        Xt, y = Xt[:keep], y[:keep]
+        baseline = scorer(model, Xt, y)
+    rng = np.random.default_rng(SEED)
+    drops = np.zeros(owner.max() + 1)
+    for column in np.unique(owner):
+        features = np.flatnonzero(owner == column)
+        for _ in range(repeats):
+            shuffled = Xt.copy()
+            shuffled[:, features] = Xt[rng.permutation(len(Xt))][:, features]
+            drops[column] += (baseline - scorer(model, shuffled, y)) / repeats
+    return drops
+
+
+def _source_column(feature: str, columns: list[str]) -> str:
+    """The input column an encoded feature name ("branch__col", "branch__col_level", …) comes from."""
+    name = feature.split("__", 1)[-1].removeprefix("missingindicator_")
+    return max((c for c in columns if name == c or name.startswith(f"{c}_")), key=len)
+
+
+def _plots(data: Prepared, pipeline: Pipeline, X_test: pd.DataFrame, y_pred, scores, folder: Path,
+           record_id: str, notes: list[str]) -> dict[str, str]:
+    """Diagnostic PNGs for the test split; returns {name: path}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = {name: str(folder / f"{name}-{record_id}.png") for name in (
+        "confusion_matrix", "roc", "pred_vs_actual", "residuals", "feature_importance")}
+    written = {}
+    if data.task == "classification":
+        classes = list(pipeline.classes_)
+        written["confusion_matrix"] = plots.plot_confusion_matrix(data.y_test, y_pred, classes,
+                                                                  path["confusion_matrix"])
+        if scores is not None:
+            scores = np.column_stack([-scores, scores]) if scores.ndim == 1 else scores
+            written["roc"] = plots.plot_roc(data.y_test, scores, classes, path["roc"])
+    else:
+        sample = np.random.default_rng(SEED).permutation(len(y_pred))[:PLOT_POINTS]
+        written["pred_vs_actual"] = plots.plot_pred_vs_actual(data.y_test[sample], y_pred[sample],
+                                                              path["pred_vs_actual"])
+        written["residuals"] = plots.plot_residuals(data.y_test[sample], y_pred[sample], path["residuals"])
+    names, values, how = feature_importance(pipeline, X_test, data.y_test, data.task)
+    written["feature_importance"] = plots.plot_feature_importance(names, values, path["feature_importance"])
+    notes.append(f"feature importance: {how}")
+    return {name: str(png) for name, png in written.items()}
+
+
+def _cross_validate(pre, estimator, X, y, task: str, folds: int) -> dict[str, Any]:
+    """k-fold CV of the whole pipeline on the training rows (preprocessing refitted in every fold)."""
+    splitter = (StratifiedKFold if task == "classification" and _can_stratify(y, folds) else KFold)(
+        n_splits=folds, shuffle=True, random_state=SEED)
+    pipeline = Pipeline([("preprocess", clone(pre)), ("model", clone(estimator))])
+    values = cross_val_score(pipeline, X, y, cv=splitter, scoring=_scoring(task), n_jobs=1)
+    return {"folds": folds, "mean": round(float(values.mean()), 6), "std": round(float(values.std()), 6),
+            "metric": PRIMARY_METRIC[task]}
+
+
+def _scoring(task: str) -> str:
+    return {"accuracy": "accuracy", "r2": "r2"}[PRIMARY_METRIC[task]]
+
+
+def _labels(y: pd.Series, task: str) -> np.ndarray:
+    """Target values as the model sees them: float for regression; for classes, whole numbers as int
+    (so 0/1 stays 0/1, not 0.0/1.0) and anything else as text."""
+    if task == "regression":
+        return pd.to_numeric(y, errors="coerce").to_numpy(dtype=np.float64)
+    if pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y):
+        values = y.to_numpy(dtype=np.float64)
+        return values.astype(np.int64) if np.all(np.mod(values, 1) == 0) else values
+    return y.astype(str).to_numpy(dtype=object)
+
+
+def _can_stratify(y: np.ndarray, folds: int = 2) -> bool:
+    """Every class has enough rows for `folds` parts, and the test part can hold every class."""
+    _, counts = np.unique(y, return_counts=True)
+    return counts.min() >= folds and round(len(y) * TEST_SIZE) >= len(counts)
+
+
+def _subsample(X: pd.DataFrame, y: np.ndarray, rows: int, task: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """A seeded random (stratified for classes) subset of `rows` training rows."""
+    stratify = y if task == "classification" and _can_stratify(y) else None
+    keep, _ = train_test_split(np.arange(len(y)), train_size=rows, random_state=SEED, stratify=stratify)
+    keep = np.sort(keep)
+    return X.iloc[keep], y[keep]
+
+
+def _plain_params(estimator) -> dict[str, Any]:
+    """Constructor parameters of an estimator as JSON-friendly values."""
+    if isinstance(estimator, TransformedTargetRegressor):
+        estimator = estimator.regressor
+    return {name: models.json_value(value) for name, value in estimator.get_params(deep=False).items()}
