@@ -21,3 +21,11 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path.mkdir()
     monkeypatch.setenv("DSGRAPH_HOME", str(path))
     return path
+
+
+@pytest.fixture(autouse=True)
+def no_hosted_llm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may reach a hosted LLM: a developer's own key or endpoint is hidden from every test."""
+    for name in ("NVIDIA_API_KEY", "DSGRAPH_LLM_BASE_URL", "DSGRAPH_LLM_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NVIDIA_USAGE_TELEMETRY_ENABLED", "false")
