@@ -163,7 +163,7 @@ def _report(result: dict[str, Any], as_json: bool) -> int:
         return int(failed)
     print(result.get("reply") or "")
     if result.get("steps"):
-        print()
+        print(f"\nplan by the {result.get('planner') or 'rules'} planner:")
         for step in result["steps"]:
             error = f"  {step['error']}" if step.get("error") else ""
             name = f"{step['node']}.{step['action']}"
