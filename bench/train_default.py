@@ -1,6 +1,6 @@
 """Time the default classification model set on a wide Titanic-shaped table (issue: 1M rows × ~25 columns).
 
-    python -m bench.train_default [--rows 1000000] [--accel auto|cpu|none]
+    python -m bench.train_default [--rows 1000000] [--accel auto|cpu|none] [--all-rows]
 
 Prints per-model seconds, test metrics and the process's peak resident memory.
 """
@@ -34,6 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--accel", default="auto")
+    parser.add_argument("--all-rows", action="store_true", help="fit every training row (no sample)")
     args = parser.parse_args()
 
     from tools import accel
@@ -41,16 +42,18 @@ def main() -> None:
     print("accelerator:", accel.activate(args.accel))
     from bench.data import CLASS_TARGET, generate
     from bench.measure import measured
+    from nodes.trainer import sample_rows
     from tools.models import default_models
     from tools.training import train
 
     frame = widen(generate(args.rows, truth=False)[0])
-    print(f"data: {frame.shape[0]:,} rows × {frame.shape[1]} columns")
+    max_rows = None if args.all_rows else sample_rows(len(frame))
+    print(f"data: {frame.shape[0]:,} rows × {frame.shape[1]} columns; fitting on {max_rows or 'all'} rows")
     total = 0.0
     with tempfile.TemporaryDirectory() as out, measured() as all_models:
         for key, reason in default_models("classification", len(frame), frame.shape[1] - 1):
             with measured() as one:
-                record = train(frame, CLASS_TARGET, key, out_dir=out, record_id=key)
+                record = train(frame, CLASS_TARGET, key, out_dir=out, record_id=key, max_rows=max_rows)
             total += one.seconds
             scores = ", ".join(f"{m} {record['metrics'][m]:.4f}" for m in ("accuracy", "f1", "roc_auc"))
             print(f"{key:<24} {one.seconds:6.1f} s  {scores}  ({reason})")

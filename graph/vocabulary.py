@@ -45,6 +45,9 @@ class TrainArgs(Args):
         "auto", description="Learning task; auto detects it from the target.")
     models: list[ModelName] | None = Field(
         None, description="Model keys to train; omit for a default set chosen from the data size.")
+    all_rows: bool | None = Field(
+        None, description="Fit on every training row of a large dataset (slower); by default models fit on "
+                          "a stratified sample of at most 200,000 training rows.")
 
 
 class PredictArgs(Args):

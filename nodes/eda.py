@@ -53,7 +53,7 @@ def set_target(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any
     profile.validate_target(frame, column)
     task, reason = profile.infer_task(frame[column])
     log = [f"target `{column}` (asked: `{step['args']['column']}`)", f"task: {task} because {reason}"]
-    markdown = f"Target: **{column}** → {task} ({reason})."
+    markdown = f"Target: **{column}** → {task}: {reason.rstrip('.')}."
     return {"dataset": {**dataset, "target": column, "task": task},
             "steps": [step_log(step, log=log, result={"markdown": markdown, "task": task})]}
 

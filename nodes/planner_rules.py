@@ -97,6 +97,9 @@ _TARGET_END = re.compile(r"\s+(?:with|using|via|by|then|for|on|in|from|so|becaus
 _OBJECT_END = re.compile(r"\b(?:with|for|using|on|to|by|in|within|under|over|at|via|so|until|then"
                          r"|against|across|from|if|because|while|after|before|maximi[sz]\w*|minimi[sz]\w*)\b"
                          r"|[,;]", _I)
+_ALL_ROWS = re.compile(r"\b(?:all|every|each)\s+(?:the\s+|of\s+the\s+)?(?:rows|data|records)"
+                       r"|\b(?:full|whole|entire|complete)\s+(?:data(?:set)?|table|training\s+set)\b"
+                       r"|\bno\s+(?:sub)?sampl\w*", _I)
 _CLASSIFICATION = re.compile(r"\b(?:classif\w*|binary|multi-?class)\b", _I)
 _REGRESSION = re.compile(r"\b(?:regress\w*|continuous)\b", _I)
 
@@ -339,7 +342,8 @@ class _Reader:
         verb = _TRAIN.search(plain)
         models = self._models(plain, verb.end() if verb else None)
         task = _task(plain) or _task(self.marked.plain(self.marked.text)) or "auto"
-        self._add("train", {"task": task} | ({"models": models} if models else {}))
+        every_row = {"all_rows": True} if _ALL_ROWS.search(plain) else {}
+        self._add("train", {"task": task} | ({"models": models} if models else {}) | every_row)
 
     def _tune(self, clause: str, plain: str) -> None:
         verb = _TUNE.search(plain)

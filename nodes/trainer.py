@@ -25,12 +25,17 @@ def train(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
     frame = load_frame(dataset, ctx)
     workspace = ctx.workspace(state["thread_id"])
     log = [f"{key}: {reason}" for key, reason in chosen]
+    max_rows = None if step["args"].get("all_rows") else sample_rows(dataset["rows"])
+    if max_rows:
+        log.append(f"{dataset['rows']:,} rows: models fit on a stratified {max_rows:,}-row sample of the "
+                   "training split for a fast first answer (say `train … on all rows` to fit every row); "
+                   "test metrics use the whole test split")
     records = []
     for k, (key, _) in enumerate(chosen, start=1):
         emit({"type": "progress", "step_id": step["id"], "k": k - 1, "n": len(chosen), "model": key,
               "state": "training"})
         fields = training.train(frame, dataset["target"], key, task=task, out_dir=workspace,
-                                record_id=f"{state['thread_id']}-{step['id']}-{key}")
+                                record_id=f"{state['thread_id']}-{step['id']}-{key}", max_rows=max_rows)
         records.append(_record(fields, step, state, dataset))
         scores = _scores(fields["metrics"], task)
         log.append(f"{key}: {scores} in {fields['seconds']:.1f} s on {fields['device']}")
@@ -72,6 +77,11 @@ def choose_models(asked: list[str] | None, task: str, rows: int, features: int) 
             why += f"; kernel method fitted on a {cap:,}-row subsample ({rows:,} rows would take hours)"
         chosen.append((key, why))
     return chosen
+
+
+def sample_rows(rows: int) -> int | None:
+    """Training rows to sample on large data (None: use them all); the training split is 80% of rows."""
+    return models.SAMPLE_ROWS if rows * (1 - training.TEST_SIZE) > models.SAMPLE_ROWS else None
 
 
 def _record(fields: dict[str, Any], step: PlanStep, state: AgentState, dataset: dict) -> dict[str, Any]:

@@ -42,7 +42,7 @@ def run(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
     test = ", ".join(f"{k} {v:.4f}" for k, v in list(fields["metrics"].items())[:4])
     markdown = (f"Tuned **{MODELS[model].label}** with {fields['n_trials']} trials: best validation {metric} "
                 f"{best_cv}; refitted on all training rows, test split: {test}. "
-                f"Best params: `{fields['params']}`.")
+                f"Best params: `{_tuned(fields['params'])}`.")
     result = {"markdown": markdown, "plots": fields.get("plots") or {}, "record": record_id, "study": study}
     return {**update, "steps": [step_log(step, log=log, result=result)]}
 
@@ -56,3 +56,9 @@ def _model(asked: str | None, state: AgentState) -> tuple[str, str]:
         raise ModelError("Which model should I tune? No model is trained yet: train some first "
                          "(`train classifiers`) or name one (`tune random_forest with 20 trials`).")
     return best["model"], f"best so far ({best['id']})"
+
+
+def _tuned(params: dict[str, Any]) -> dict[str, Any]:
+    """The searched parameters, without the fixed ones every model gets (threads, seed)."""
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in params.items()
+            if k not in ("n_jobs", "random_state")}

@@ -188,8 +188,7 @@ def _encoded(data: Prepared, preprocessor, max_rows: int | None) -> Encoded:
     X_fit, y_fit, notes = data.X_train[columns], data.y_train, []
     if max_rows and len(y_fit) > max_rows:
         X_fit, y_fit = _subsample(X_fit, y_fit, max_rows, data.task)
-        notes.append(f"fitted on a random {max_rows:,} of the {len(data.y_train):,} training rows "
-                     "(this model's cost grows quickly with rows)")
+        notes.append(f"fitted on a random {max_rows:,} of the {len(data.y_train):,} training rows")
     fitted = clone(preprocessor)
     Xt_fit = fitted.fit_transform(X_fit, y_fit)
     X_test = data.X_test[columns]

@@ -33,3 +33,21 @@ def test_train_records_ranks_and_saves_the_best(home: Path) -> None:
 
     with pytest.raises(ModelError, match="regression"):
         trainer.run({**train, "args": {"task": "auto", "models": ["ridge"]}}, state, ctx)
+
+
+@pytest.mark.parametrize("all_rows, n_train", [(None, 100), (True, 275)])
+def test_large_data_fits_a_sample_unless_all_rows_are_asked(home: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            all_rows: bool | None, n_train: int) -> None:
+    monkeypatch.setattr(trainer.models, "SAMPLE_ROWS", 100)  # penguins' 275 training rows count as "large"
+    ctx = Context(home=home, accel="none")
+    state = {"thread_id": "t", "experiments": []}
+    penguins = str(ROOT / "samples" / "penguins.csv")
+    for step in ({"id": "s1", "node": "eda", "action": "load", "args": {"path": penguins}},
+                 {"id": "s2", "node": "eda", "action": "set_target", "args": {"column": "species"}}):
+        state.update(eda.run(step, state, ctx))
+    args = {"task": "auto", "models": ["logistic_regression"]} | ({"all_rows": True} if all_rows else {})
+    update = trainer.run({"id": "s3", "node": "trainer", "action": "train", "args": args}, state, ctx)
+    record = update["experiments"][0]
+    assert record["n_train"] == n_train and record["n_test"] == 69
+    sampled = any("100-row sample" in line for line in update["steps"][0]["log"])
+    assert sampled == (not all_rows)
