@@ -14,6 +14,11 @@ from ui.session import UPLOAD_TYPES, Sessions  # noqa: E402
 
 CONCURRENCY = 8  # sessions whose turns run at once; Stop and panel refreshes are never queued behind them
 CSS = "#progress {min-height: 1.5em} footer {display: none !important}"
+SAMPLE_PROMPTS = (
+    "load samples/titanic.csv, the target is survived, describe it and train classifiers",
+    "load samples/ames_housing.csv.gz, predict SalePrice with boosted trees and ridge",
+    "load samples/penguins.csv, target species, train classifiers and tune the best one with 20 trials",
+)
 
 
 def llm_status() -> str:
@@ -41,6 +46,8 @@ def build(agent: Any) -> gr.Blocks:
                                                placeholder="Message (attach CSV, TSV, Parquet, JSON, Excel)",
                                                elem_id="message")
                     stop = gr.Button("Stop", variant="stop", scale=1, min_width=80, elem_id="stop")
+                gr.Examples([{"text": text, "files": []} for text in SAMPLE_PROMPTS], inputs=[box],
+                            label="Try it on the bundled sample data")
             with gr.Column(scale=2):
                 with gr.Tabs():
                     with gr.Tab("Experiments", elem_id="tab-experiments"):

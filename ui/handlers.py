@@ -14,7 +14,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from graph import render
 from tools import accel
 from tools.errors import ToolError
-from tools.keys import METRICS, PRIMARY_METRIC
+from tools.experiments import best
 from ui.session import Session
 
 log = logging.getLogger(__name__)
@@ -62,15 +62,6 @@ def plot_paths(plots: dict[str, str] | list[str] | None) -> list[tuple[str, str]
     """(name, path) of existing PNGs given as {name: path} or a list of paths."""
     items = (plots or {}).items() if isinstance(plots, dict) else ((Path(p).stem, p) for p in plots or [])
     return [(name, str(path)) for name, path in items if Path(path).is_file()]
-
-
-def best_record(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """The record with the best primary test metric of its task."""
-    def key(record: dict[str, Any]) -> float:
-        metric = METRICS[PRIMARY_METRIC[record["task"]]]
-        value = (record.get("metrics") or {}).get(metric.key, float("nan"))
-        return value if metric.greater_is_better else -value
-    return max(records, key=lambda r: (key(r) == key(r), key(r)))  # NaN last
 
 
 class Turn:
@@ -158,7 +149,7 @@ class Turn:
             records = [r for r in event.get("experiments") or []
                        if r["id"] == prefix or r["id"].startswith(prefix + "-")]
             if records and step_id not in self.plots:
-                self._attach_plots(step_id, best_record(records).get("plots"))
+                self._attach_plots(step_id, (best(records) or records[0]).get("plots"))
         text = event.get("reply") or ""
         if event.get("error") and event["error"] not in text:
             text = f"{text}\n\n⚠ {event['error']}".strip()
