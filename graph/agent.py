@@ -49,12 +49,9 @@ class Agent:
         return self.implementations["planner"]
 
     def context(self, stop: threading.Event | None = None) -> Context:
-        """Run-time settings for one run (never checkpointed)."""
-        llm = {key: os.environ[env] for key, env in (("api_key", "NVIDIA_API_KEY"),
-                                                   ("base_url", "DSGRAPH_LLM_BASE_URL"),
-                                                   ("model", "DSGRAPH_LLM_MODEL")) if os.environ.get(env)}
+        """Run-time settings for one run (never checkpointed); LLM settings come from the environment."""
         return Context(home=self.home, planner=self.planner, implementations=dict(self.implementations),
-                       accel=self.accel, stop=stop or threading.Event(), llm=llm)
+                       accel=self.accel, stop=stop or threading.Event())
 
     def stream(self, message: str, thread_id: str | None = None, data: str | None = None,
                checkpoint_id: str | None = None, stop: threading.Event | None = None) -> Iterator[dict]:
