@@ -107,11 +107,7 @@ def _nvidia_smi_names() -> list[str]:
 
 
 def _install_rapids() -> tuple[bool, str]:
-    """Install cuml.accel (and cudf.pandas while pandas is not imported yet); (installed, reason)."""
-    try:
-        import cuml.accel
-    except Exception as error:  # a missing or broken RAPIDS install means CPU, never a crash
-        return False, f"a CUDA device is present but cuML is unavailable ({type(error).__name__}: {error})"
+    """Install cudf.pandas (first: cuML itself imports pandas) and cuml.accel; (installed, reason)."""
     parts = []
     if "pandas" in sys.modules:
         parts.append("pandas was imported before activation, so cudf.pandas is not installed")
@@ -127,7 +123,12 @@ def _install_rapids() -> tuple[bool, str]:
         parts.append(
             "scikit-learn was imported before activation; estimators imported earlier stay on the CPU"
         )
-    cuml.accel.install()
+    try:
+        import cuml.accel
+
+        cuml.accel.install()
+    except Exception as error:  # a missing or broken RAPIDS install means CPU estimators, never a crash
+        return False, f"cuML is unavailable ({type(error).__name__}: {error}); " + "; ".join(parts)
     return True, "cuml.accel installed; " + "; ".join(parts)
 
 

@@ -99,3 +99,43 @@ def test_patched_and_stock_agree_and_gpu_falls_back():
     assert gpu["info"]["mode"] == "gpu" and gpu["device"] == "cpu"  # the argument wins over the environment
     assert "no CUDA driver" in gpu["info"]["reason"] and "using the CPU" in gpu["info"]["reason"]
     assert gpu["info"]["accelerator"] == "sklearnex"
+
+
+GPU_RUN = """
+import json, sys
+from tools import accel
+accel._driver_device_count = lambda *args: (1, "ok")  # pretend the CUDA driver found one device
+print(json.dumps(accel.activate("auto")))
+"""
+
+
+def _fake_rapids(root: Path, cuml_works: bool) -> None:
+    """Stand-ins for the RAPIDS wheels: like the real cuML, importing cuml imports pandas."""
+    (root / "cudf").mkdir()
+    (root / "cudf" / "__init__.py").write_text("")
+    (root / "cudf" / "pandas.py").write_text(
+        "import sys\nEARLY = 'pandas' in sys.modules\n"
+        "def install():\n    assert not EARLY, 'cudf.pandas installed after pandas was imported'\n")
+    (root / "cuml").mkdir()
+    (root / "cuml" / "__init__.py").write_text("import pandas\n")
+    body = "def install():\n    pass\n" if cuml_works else "raise ImportError('libcuml.so missing')\n"
+    (root / "cuml" / "accel.py").write_text(body)
+
+
+def test_gpu_path_installs_cudf_pandas_before_cuml_imports_pandas(tmp_path: Path) -> None:
+    _fake_rapids(tmp_path, cuml_works=True)
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    done = subprocess.run([sys.executable, "-c", GPU_RUN], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120, check=True)
+    info = json.loads(done.stdout.strip().splitlines()[-1])
+    assert info["device"] == "gpu" and info["accelerator"] == "cuml.accel"
+    assert "cudf.pandas installed" in info["reason"]
+
+
+def test_gpu_without_a_working_cuml_falls_back_to_the_cpu(tmp_path: Path) -> None:
+    _fake_rapids(tmp_path, cuml_works=False)
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    done = subprocess.run([sys.executable, "-c", GPU_RUN], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120, check=True)
+    info = json.loads(done.stdout.strip().splitlines()[-1])
+    assert info["device"] == "cpu" and "cuML is unavailable" in info["reason"]
