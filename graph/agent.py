@@ -11,7 +11,7 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from graph import checkpoints, registry, render
+from graph import checkpoints, registry, render, rewind
 from graph.builder import build_graph
 from graph.context import Context
 from graph.vocabulary import validate_step
@@ -55,7 +55,15 @@ class Agent:
 
     def stream(self, message: str, thread_id: str | None = None, data: str | None = None,
                checkpoint_id: str | None = None, stop: threading.Event | None = None) -> Iterator[dict]:
-        """Run one chat turn, yielding plan / step / progress events and finally `done` with the result."""
+        """Run one chat turn, yielding plan / step / progress events and finally `done` with the result.
+
+        "Go back to before <step> and …" forks the thread just before that step ran and runs the rest there.
+        """
+        going_back = rewind.parse(message) if thread_id and not checkpoint_id else None
+        if going_back and self.state(thread_id):  # in a new conversation the planner explains instead
+            checkpoint_id = self._before(thread_id, going_back.action)
+            yield from self._rewound(thread_id, checkpoint_id, going_back, data, stop)
+            return
         if checkpoint_id:
             thread_id = self.fork(self._known(thread_id), checkpoint_id)
         thread_id = thread_id or uuid.uuid4().hex[:12]
@@ -95,6 +103,27 @@ class Agent:
                   "forked_from": {"thread_id": thread_id, "checkpoint_id": checkpoint_id}}
         self.graph.update_state(self._config(new_id), values, as_node=checkpoints.fork_target(snap.next))
         return new_id
+
+    def _before(self, thread_id: str, action: str) -> str:
+        """The checkpoint taken just before the thread's last `action` step; AgentError when it never ran."""
+        found = rewind.checkpoint_before(list(self.graph.get_state_history(self._config(thread_id))), action)
+        if found is None:
+            raise AgentError(f"This conversation has no `{action}` step to go back before; its checkpoints: "
+                             f"`python app.py checkpoints --thread {thread_id}`.")
+        return found
+
+    def _rewound(self, thread_id: str, checkpoint_id: str, going_back: rewind.Rewind, data: str | None,
+                 stop: threading.Event | None) -> Iterator[dict]:
+        """Fork before the step, run the rest of the message there, and say so in the reply."""
+        note = (f"Went back to just before the last `{going_back.action}` step of thread `{thread_id}`: "
+                "this is a new branch, the original conversation is unchanged.")
+        if not going_back.rest:
+            yield {"type": "done", **self.result(self.fork(thread_id, checkpoint_id), note=note)}
+            return
+        for event in self.stream(going_back.rest, thread_id, data, checkpoint_id, stop):
+            if event.get("type") == "done":
+                event = {**event, "reply": f"{note}\n\n{event.get('reply') or ''}".strip()}
+            yield event
 
     def stop(self, thread_id: str) -> None:
         """Ask the thread's running step to stop (the tuner ends after the running trial)."""

@@ -294,9 +294,10 @@ class _Reader:
     def read(self) -> None:
         """Plan every clause of the message in order; raises `_Ask` when the user must be asked."""
         if _GO_BACK.search(self.marked.text):
-            raise _Ask("Going back is done from a checkpoint, not by a plan: pick one in the conversation's "
-                       "checkpoints (`python app.py checkpoints --thread ID`), fork from it (`python app.py "
-                       "resume --thread ID --checkpoint CID`), then ask again on that branch.")
+            raise _Ask("Going back needs a conversation and the step to go back before: in one, say "
+                       "e.g. `go back to before tuning and train a random forest` (CLI: add `--thread ID`), "
+                       "or fork from one of its checkpoints (`python app.py checkpoints --thread ID`, then "
+                       "`python app.py resume --thread ID --checkpoint CID`).")
         ignored = []
         for clause in _requests(self.marked):
             before = len(self.steps)

@@ -43,3 +43,28 @@ def test_fork_before_tune_leaves_the_original_branch_untouched(home: Path) -> No
     assert replay["thread_id"] not in (thread, fork["thread_id"])
     assert [(s["action"], s["status"]) for s in replay["steps"]][-1] == ("tune", "done")
     assert [r["model"] for r in replay["experiments"]] == ["logistic_regression"]
+
+
+def test_go_back_before_tuning_in_words_forks_and_runs_the_rest(home: Path) -> None:
+    original = cli(home, "ask", f"load {TITANIC}, the target is survived, train logistic regression "
+                                "and tune it with 3 trials")
+    thread = original["thread_id"]
+    before = cli(home, "checkpoints", "--thread", thread)
+
+    branch = cli(home, "ask", "go back to before tuning and try random forest instead", "--thread", thread)
+    assert branch["thread_id"] != thread and branch["forked_from"]["thread_id"] == thread
+    assert branch["forked_from"]["checkpoint_id"] == next(c for c in before if c["next"] == ["tuner"])[
+        "checkpoint_id"]
+    assert [(s["action"], s["status"]) for s in branch["steps"]] == [("train", "done")]
+    assert "Went back to just before the last `tune` step" in branch["reply"]
+    assert [(r["node"], r["model"]) for r in cli(home, "history", "--thread", branch["thread_id"])] == [
+        ("trainer", "logistic_regression"), ("trainer", "random_forest")]
+    assert cli(home, "checkpoints", "--thread", thread) == before  # the original branch is untouched
+
+
+def test_going_back_before_a_step_that_never_ran_exits_1(home: Path) -> None:
+    thread = cli(home, "ask", f"load {TITANIC}, the target is survived")["thread_id"]
+    command = [sys.executable, "app.py", "--home", str(home), "ask", "undo the tuning", "--thread", thread]
+    run = subprocess.run([*command, "--json"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1 and "no `tune` step" in json.loads(run.stdout)["error"]
+    assert "Traceback" not in run.stderr
