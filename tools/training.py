@@ -201,12 +201,15 @@ def _encoded(data: Prepared, preprocessor, max_rows: int | None) -> Encoded:
 
 def _evaluate(data: Prepared, model, Xt_test: np.ndarray, notes: list[str]):
     """Test-split predictions, class scores (probabilities, else decision values) and metrics."""
-    y_pred = model.predict(Xt_test)
     if data.task == "regression":
+        y_pred = model.predict(Xt_test)
         return y_pred, None, score("regression", data.y_test, y_pred)
     proba = model.predict_proba(Xt_test) if hasattr(model, "predict_proba") else None
     decision = None
-    if proba is None:
+    if proba is not None:  # what `predict` computes, without scoring the test rows a second time
+        y_pred = model.classes_[np.argmax(proba, axis=1)]
+    else:
+        y_pred = model.predict(Xt_test)
         decision = model.decision_function(Xt_test)
         notes.append("no class probabilities: roc_auc from decision_function scores, log_loss left out")
     metrics = score("classification", data.y_test, y_pred, proba, list(model.classes_), decision=decision)
