@@ -78,25 +78,47 @@ class Action(BaseModel):
     node: Literal["eda", "trainer", "tuner", "reporter"]
     description: str
     args: type[Args]
+    examples: tuple[str, ...] = ()  # phrasings the rule planner understands (a test plans each one)
 
 
 ACTIONS: dict[str, Action] = {a.name: a for a in (
-    Action(name="load", node="eda", args=LoadArgs, description="Load a data file."),
-    Action(name="set_target", node="eda", args=SetTargetArgs, description="Choose the target column."),
-    Action(name="preview", node="eda", args=PreviewArgs, description="Show the first rows of the data."),
+    Action(name="load", node="eda", args=LoadArgs, description="Load a data file.",
+           examples=("load samples/titanic.csv",)),
+    Action(name="set_target", node="eda", args=SetTargetArgs, description="Choose the target column.",
+           examples=("the target is survived",)),
+    Action(name="preview", node="eda", args=PreviewArgs, description="Show the first rows of the data.",
+           examples=("show the first 10 rows",)),
     Action(name="describe", node="eda", args=NoArgs,
-           description="Profile the data: types, missing values, target balance, leaks, plots."),
+           description="Profile the data: types, missing values, target balance, leaks, plots.",
+           examples=("describe the data",)),
     Action(name="train", node="trainer", args=TrainArgs,
-           description="Train and evaluate models on a fixed held-out split."),
+           description="Train and evaluate models on a fixed held-out split.",
+           examples=("train classifiers", "train a random forest and logreg")),
     Action(name="predict", node="trainer", args=PredictArgs,
-           description="Predict new rows with the best model; writes predictions.csv."),
+           description="Predict new rows with the best model; writes predictions.csv.",
+           examples=("predict on new.csv",)),
     Action(name="tune", node="tuner", args=TuneArgs,
-           description="Tune one model's hyper-parameters with Optuna."),
-    Action(name="best", node="reporter", args=BestArgs, description="Show the best model by a metric."),
-    Action(name="history", node="reporter", args=HistoryArgs, description="List the experiments so far."),
-    Action(name="report", node="reporter", args=NoArgs, description="Write a full report of the session."),
+           description="Tune one model's hyper-parameters with Optuna.",
+           examples=("optimize SVC with 50 trials", "tune the best one for 5 minutes")),
+    Action(name="best", node="reporter", args=BestArgs, description="Show the best model by a metric.",
+           examples=("best model by F1", "which model has the lowest RMSE")),
+    Action(name="history", node="reporter", args=HistoryArgs, description="List the experiments so far.",
+           examples=("show the last 5 experiments",)),
+    Action(name="report", node="reporter", args=NoArgs, description="Write a full report of the session.",
+           examples=("write a report",)),
     Action(name="help", node="reporter", args=NoArgs, description="Explain what the agent can do."),
 )}
+
+
+def help_text() -> str:
+    """What the agent understands: every action with its example phrasings, the model and metric keys."""
+    lines = ["One message can chain several steps, e.g. `load samples/titanic.csv, the target is survived, "
+             "train classifiers and tune the best one with 20 trials`. I understand:"]
+    for action in ACTIONS.values():
+        said = f" Say: {' or '.join(f'`{e}`' for e in action.examples)}." if action.examples else ""
+        lines.append(f"- **{action.name}**: {action.description}{said}")
+    lines.append(f"Models: {', '.join(MODELS)}. Metrics: {', '.join(METRICS)}.")
+    return "\n".join(lines)
 
 
 def validate_step(action: str, args: dict | None) -> dict:

@@ -32,10 +32,10 @@ from typing import Any
 from graph.context import Context
 from graph.protocols import PlanResult
 from graph.state import AgentState
-from graph.vocabulary import ACTIONS, validate_step
+from graph.vocabulary import ACTIONS, help_text, validate_step
 from nodes import phrases
 from nodes.phrases import METRIC_CATALOG, MODEL_CATALOG, PATH_MARK, Mention
-from tools.keys import METRICS, MODELS, PRIMARY_METRIC
+from tools.keys import MODELS, PRIMARY_METRIC
 
 PLANNER = "rules"
 _COLUMNS_SHOWN = 25  # column names listed when asking which column is meant
@@ -124,20 +124,6 @@ fit train couple lot of everything anything something whole
 _FILE_FILLERS = frozenset("the a an my our this that data dataset file table sample samples set please up it"
                           .split())
 
-EXAMPLES = (
-    ("load", ("load samples/titanic.csv",)),
-    ("set_target", ("the target is survived",)),
-    ("preview", ("show the first 10 rows",)),
-    ("describe", ("describe the data",)),
-    ("train", ("train classifiers", "train a random forest and logreg")),
-    ("tune", ("optimize SVC with 50 trials", "tune the best one for 5 minutes")),
-    ("predict", ("predict on new.csv",)),
-    ("best", ("best model by F1", "which model has the lowest RMSE")),
-    ("history", ("show the last 5 experiments",)),
-    ("report", ("write a report",)),
-)
-
-
 class _Ask(Exception):
     """The user must be asked instead of planned for; the message is the question."""
 
@@ -152,16 +138,6 @@ def plan(message: str, state: AgentState | None, ctx: Context | None = None) -> 
     if not reader.steps:
         return PlanResult(steps=[], planner=PLANNER, notes=reader.notes, reply=_no_action_reply(message))
     return PlanResult(steps=reader.steps, planner=PLANNER, notes=reader.notes)
-
-
-def help_text() -> str:
-    """What the planner understands, with one example per action, the model keys and the metric keys."""
-    lines = ["One message can chain several steps, e.g. `load samples/titanic.csv, the target is survived, "
-             "train classifiers and tune the best one with 20 trials`. I understand:"]
-    lines += [f"- {ACTIONS[action].description} Say: {' or '.join(f'`{e}`' for e in examples)}."
-              for action, examples in EXAMPLES]
-    lines.append(f"Models: {', '.join(MODELS)}. Metrics: {', '.join(METRICS)}.")
-    return "\n".join(lines)
 
 
 def _no_action_reply(message: str) -> str:

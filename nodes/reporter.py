@@ -6,20 +6,10 @@ from typing import Any
 
 from graph.context import Context
 from graph.state import AgentState, PlanStep
-from graph.vocabulary import ACTIONS
+from graph.vocabulary import help_text
 from nodes.steps import step_log
 from tools.errors import ArtifactError
 from tools.keys import METRICS, MODELS, PRIMARY_METRIC
-
-EXAMPLES = (
-    "load samples/titanic.csv, the target is survived, describe it",
-    "train classifiers",
-    "tune the best one with 20 trials",
-    "optimize SVC with 50 trials",
-    "best model by F1",
-    "predict samples/titanic.csv",
-    "show the history / write the report",
-)
 
 
 def run(step: PlanStep | None, state: AgentState, ctx: Context) -> dict[str, Any]:
@@ -110,20 +100,16 @@ def report(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
 
 def help_step(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
     """What the agent can do: every action of the vocabulary, model keys and example requests."""
-    return {"steps": [step_log(step, log=["vocabulary listed"], result={"markdown": help_text(state)})]}
+    return {"steps": [step_log(step, log=["vocabulary listed"], result={"markdown": help_reply(state)})]}
 
 
-def help_text(state: AgentState | None = None) -> str:
-    """The help message, read from the vocabulary and the model / metric catalogs."""
-    actions = [f"- **{name}** ({spec.node}): {spec.description}" for name, spec in ACTIONS.items()]
+def help_reply(state: AgentState | None = None) -> str:
+    """The help message: what is loaded, then the vocabulary with examples."""
     dataset = (state or {}).get("dataset")
     loaded = (f"Loaded: `{Path(dataset['path']).name}`, target `{dataset.get('target')}`." if dataset
               else "No dataset loaded yet.")
-    return "\n".join([
-        "I am a data-science agent: one message can load data, profile it, train, tune and compare models.",
-        loaded, "", "What I can do:", *actions, "",
-        f"Models: {', '.join(MODELS)}.", f"Metrics: {', '.join(METRICS)}.", "",
-        "Try:", *[f"- `{e}`" for e in EXAMPLES]])
+    return "\n\n".join(["I am a data-science agent: one message can load data, profile it, train, tune and "
+                        "compare models.", loaded, help_text()])
 
 
 def _records(state: AgentState, ctx: Context) -> list[dict[str, Any]]:

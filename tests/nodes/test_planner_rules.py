@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from graph.vocabulary import MAX_PREVIEW_ROWS, MAX_TRIALS, validate_step
-from nodes.planner_rules import EXAMPLES, help_text, plan
+from graph.vocabulary import ACTIONS, MAX_PREVIEW_ROWS, MAX_TRIALS, help_text, validate_step
+from nodes.planner_rules import plan
 from tools.keys import METRICS, MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -286,7 +286,7 @@ def test_help_reply_lists_the_vocabulary() -> None:
     assert all(key in reply for key in [*MODELS, *METRICS])
 
 
-@pytest.mark.parametrize(("action", "example"), [(a, e) for a, examples in EXAMPLES for e in examples])
+@pytest.mark.parametrize(("action", "example"), [(a.name, e) for a in ACTIONS.values() for e in a.examples])
 def test_help_examples_plan_what_they_illustrate(action: str, example: str) -> None:
     assert [s["action"] for s in plan(example, TITANIC_TRAINED, None).steps] == [action]
 

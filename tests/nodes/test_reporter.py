@@ -41,8 +41,8 @@ def test_reply_explains_the_failed_step_and_what_was_skipped() -> None:
 
 
 def test_help_lists_every_action_and_report_writes_files(home: Path) -> None:
-    text = reporter.help_text()
-    assert all(f"**{name}**" in text for name in ACTIONS)
+    text = reporter.help_reply()
+    assert all(f"**{name}**" in text for name in ACTIONS) and "No dataset loaded yet." in text
     state = {"thread_id": "t", "experiments": [record("a", "ridge", 3.0, 0.7)]}
     update = reporter.run(step("report"), state, Context(home=home))
     assert "ridge" in Path(update["artifacts"]["report"]).read_text()

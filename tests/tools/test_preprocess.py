@@ -7,16 +7,10 @@ import pandas as pd
 import pytest
 
 from tools.errors import ColumnError
-from tools.loading import load_dataset
 from tools.preprocess import MAX_CATEGORIES, build_preprocessor, feature_columns
 from tools.profile import column_roles
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
-
-
-@pytest.fixture(scope="module")
-def titanic() -> pd.DataFrame:
-    return load_dataset(SAMPLES / "titanic.csv").frame
 
 
 def test_titanic_drops_leaks_and_identifiers_with_notes_and_outputs_dense_float32(titanic):

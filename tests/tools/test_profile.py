@@ -26,11 +26,6 @@ PNG = b"\x89PNG\r\n\x1a\n"
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 
-@pytest.fixture(scope="module")
-def titanic() -> pd.DataFrame:
-    return load_dataset(SAMPLES / "titanic.csv").frame
-
-
 def test_titanic_roles_flag_leaks_and_identifiers(titanic):
     roles = column_roles(titanic, "survived")
     assert "survived" not in roles

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import joblib
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score
 
@@ -17,11 +16,6 @@ from tools.metrics import is_better, score
 from tools.training import fit_and_save, prepare, split, train
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
-
-
-@pytest.fixture(scope="module")
-def titanic() -> pd.DataFrame:
-    return load_dataset(SAMPLES / "titanic.csv").frame
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ import pytest
 
 from tools import models
 from tools.errors import ModelError
-from tools.loading import load_dataset
 from tools.tuning import plan_schedule, study_summary, tune
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,11 +27,6 @@ data, storage, out = sys.argv[1:4]
 tune(load_dataset(data).frame, "survived", "logistic_regression", n_trials=10, storage_url=storage,
      study_name="killed", out_dir=out, record_id="killed")
 """
-
-
-@pytest.fixture(scope="module")
-def titanic() -> pd.DataFrame:
-    return load_dataset(ROOT / "samples" / "titanic.csv").frame
 
 
 def noisy_frame(rows: int, seed: int = 0) -> pd.DataFrame:
