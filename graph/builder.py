@@ -37,30 +37,15 @@ def reporter(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     return steps.run_reporter(state, runtime.context)
 
 
-def next_node(state: AgentState) -> Specialist:
-    """The node of the plan's head step, or the reporter when nothing is left."""
+def route_to_next_step(state: AgentState) -> Specialist:
+    """The node of the plan's head step, or the reporter when no step is left."""
     plan = state.get("plan") or []
     return plan[0]["node"] if plan else "reporter"
 
 
-def route_after_planner(state: AgentState) -> Specialist:
-    return next_node(state)
-
-
-def route_after_eda(state: AgentState) -> Specialist:
-    return next_node(state)
-
-
-def route_after_trainer(state: AgentState) -> Specialist:
-    return next_node(state)
-
-
-def route_after_tuner(state: AgentState) -> Specialist:
-    return next_node(state)
-
-
 def route_after_reporter(state: AgentState) -> Literal["eda", "trainer", "tuner", "reporter", "__end__"]:
-    return next_node(state) if state.get("plan") else END
+    """The next step's node while steps remain, else the end of the turn."""
+    return route_to_next_step(state) if state.get("plan") else END
 
 
 def build_graph(checkpointer: Any = None):
@@ -69,10 +54,8 @@ def build_graph(checkpointer: Any = None):
     for node in (planner, eda, trainer, tuner, reporter):
         builder.add_node(node.__name__, node)
     builder.add_edge(START, "planner")
-    builder.add_conditional_edges("planner", route_after_planner)
-    builder.add_conditional_edges("eda", route_after_eda)
-    builder.add_conditional_edges("trainer", route_after_trainer)
-    builder.add_conditional_edges("tuner", route_after_tuner)
+    for name in ("planner", "eda", "trainer", "tuner"):
+        builder.add_conditional_edges(name, route_to_next_step)
     builder.add_conditional_edges("reporter", route_after_reporter)
     return builder.compile(checkpointer=checkpointer)
 
