@@ -5,7 +5,7 @@ from typing import Any
 from graph.context import Context
 from graph.state import AgentState, PlanStep
 from nodes.steps import dataset_brief, emit, load_frame, require_target, step_log, store_and_rank
-from tools import models, training
+from tools import experiments, models, training
 from tools import predict as prediction
 from tools.errors import ArtifactError
 from tools.keys import MODELS, PRIMARY_METRIC
@@ -31,21 +31,27 @@ def train(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
                    "training split for a fast first answer (say `train … on all rows` to fit every row); "
                    "test metrics use the whole test split")
     records = []
+    deferred = len(chosen) > 1  # diagnostics are drawn for the step's best model only
     for k, (key, _) in enumerate(chosen, start=1):
         emit({"type": "progress", "step_id": step["id"], "k": k - 1, "n": len(chosen), "model": key,
               "state": "training"})
         fields = training.train(frame, dataset["target"], key, task=task, out_dir=workspace,
-                                record_id=f"{state['thread_id']}-{step['id']}-{key}", max_rows=max_rows)
+                                record_id=f"{state['thread_id']}-{step['id']}-{key}", max_rows=max_rows,
+                                plots=not deferred)
         records.append(_record(fields, step, state, dataset))
         scores = _scores(fields["metrics"], task)
         log.append(f"{key}: {scores} in {fields['seconds']:.1f} s on {fields['device']}")
         log += [f"  {note}" for note in fields.get("notes") or []]
+    top = experiments.best(records, task=task) or records[0]
+    if deferred:
+        top["plots"], note = training.draw_plots(top["id"])
+        top["notes"] = [*top.get("notes", []), *([note] if note else [])]
+        log.append(f"diagnostic plots drawn for the best of this step, {top['model']}")
     update = store_and_rank(records, state, ctx)
     metric = PRIMARY_METRIC[task]
     markdown = "\n".join([f"Trained {len(records)} {task} model(s) on `{dataset['target']}` "
                           f"(test-split metrics):", "", *_table(records, task), "",
                           f"Best so far by {metric}: **{update['best']['model']}**."])
-    top = next((r for r in records if r["id"] == update["best"]["id"]), records[0])
     result = {"markdown": markdown, "records": [r["id"] for r in records], "plots": top.get("plots") or {}}
     return {**update, "steps": [step_log(step, log=log, result=result)]}
 

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
@@ -23,6 +24,7 @@ from tools.keys import MODELS, Task, models_for
 # Threads for the estimators that parallelise (forests, kNN). Set once here: callers (CV, tuning) run
 # their own loops single-threaded, so two levels never multiply on a small machine.
 N_JOBS = int(os.environ.get("DSGRAPH_N_JOBS", "0")) or os.cpu_count() or 1
+SERIAL_BOOSTING_CPUS = 2  # up to this many threads, histogram boosting fits faster on one (see threads)
 PARALLEL_ROWS = 50_000  # below this, one thread: OpenMP start-up and contention cost more than they save
 SMALL_ROWS = 20_000  # up to here every model is cheap enough to be a default
 LARGE_ROWS = 200_000  # beyond here only linear models and histogram boosting are defaults
@@ -46,6 +48,7 @@ class ModelSpec:
     space: Callable[[Task, Any, int], Params]
     row_cap: int | None = None
     scale_target: bool = False  # standardise a regression target so C / alpha / epsilon keep their meaning
+    native: bool = False  # handles missing values and categories itself (see preprocess.build_preprocessor)
 
 
 def _logistic_defaults(task, n_rows, n_features):
@@ -185,7 +188,7 @@ CATALOG: dict[str, ModelSpec] = {
     "knn": ModelSpec(KNeighborsClassifier, KNeighborsRegressor, _knn_defaults, _knn_space,
                      row_cap=KERNEL_ROW_CAP),
     "hist_gradient_boosting": ModelSpec(HistGradientBoostingClassifier, HistGradientBoostingRegressor,
-                                        _boosting_defaults, _boosting_space),
+                                        _boosting_defaults, _boosting_space, native=True),
     "ridge": ModelSpec(None, Ridge, _ridge_defaults, _alpha_space, scale_target=True),
     "lasso": ModelSpec(None, Lasso, _lasso_defaults, _lasso_space, scale_target=True),
     "elastic_net": ModelSpec(None, ElasticNet, _elastic_net_defaults, _elastic_net_space, scale_target=True),
@@ -205,8 +208,15 @@ def check_model(key: str, task: Task) -> ModelSpec:
     return CATALOG[key]
 
 
-def threads(n_rows: int) -> int:
-    """Native threads (OpenMP, BLAS) worth using for a fit on `n_rows` rows."""
+def threads(n_rows: int, key: str | None = None) -> int:
+    """Native threads (OpenMP, BLAS) worth using to fit `key` on `n_rows` rows.
+
+    Histogram boosting opens thousands of tiny OpenMP regions per fit, and with passive waits (see
+    tools/__init__.py) each one pays for waking the other threads: on the 2-core bench machine a 200k-row
+    fit took 4.9 s on 2 threads and 3.3 s on one. So on up to SERIAL_BOOSTING_CPUS cores it fits on one.
+    """
+    if key == "hist_gradient_boosting" and N_JOBS <= SERIAL_BOOSTING_CPUS:
+        return 1
     return N_JOBS if n_rows >= PARALLEL_ROWS else 1
 
 
@@ -225,11 +235,16 @@ def row_cap(key: str, task: Task) -> int | None:
     return check_model(key, task).row_cap
 
 
-def build(key: str, task: Task, params: Params | None = None, n_rows: int = 1_000, n_features: int = 10):
-    """An unfitted estimator: size-aware defaults overridden by `params` (`ModelError` on unknown names)."""
+def build(key: str, task: Task, params: Params | None = None, n_rows: int = 1_000, n_features: int = 10,
+          categorical=None):
+    """An unfitted estimator: size-aware defaults overridden by `params` (`ModelError` on unknown names).
+
+    `categorical` (a boolean mask over the encoded columns) marks level-code columns for native models."""
     spec = check_model(key, task)
     cls = spec.classifier if task == "classification" else spec.regressor
     merged = spec.defaults(task, n_rows, n_features)[0] | dict(params or {})
+    if spec.native and categorical is not None and np.any(categorical):
+        merged["categorical_features"] = np.asarray(categorical, dtype=bool)
     unknown = sorted(set(merged) - set(cls().get_params()))
     if unknown:
         raise ModelError(f"{key} has no parameter {', '.join(unknown)}. "

@@ -7,7 +7,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler, TargetEncoder
+from sklearn.preprocessing import FunctionTransformer, StandardScaler, TargetEncoder
 
 from tools.errors import ColumnError
 
@@ -24,14 +24,17 @@ DROPPED = {
 }
 
 
-def build_preprocessor(frame: pd.DataFrame, target: str,
-                       roles: dict[str, str]) -> tuple[ColumnTransformer, list[str]]:
+def build_preprocessor(frame: pd.DataFrame, target: str, roles: dict[str, str], *,
+                       native: bool = False) -> tuple[ColumnTransformer, list[str]]:
     """An unfitted ColumnTransformer over the usable feature columns (dense float32 out), plus notes.
 
     numeric: median impute (+ missing indicator) and scale; categorical (and yes/no text): a "missing"
     level and one-hot of the frequent levels; numeric boolean: 0/1; datetime: calendar parts;
     high_cardinality: cross-fitted target encoding; identifier, leak, constant and text columns are
     dropped, each with a note.
+    `native` is for models that split on missing values and categories themselves (histogram boosting):
+    numbers stay unscaled with their missing values, and each categorical becomes one column of level codes
+    (`categorical_mask` says which): far fewer columns than one-hot, so far fewer histograms to build.
     """
     groups: dict[str, list[str]] = {}
     for column in frame.columns:
@@ -46,7 +49,8 @@ def build_preprocessor(frame: pd.DataFrame, target: str,
              for role, reason in DROPPED.items() if role in groups]
     if "unknown" in groups:
         notes.append(f"dropped {_names(groups['unknown'])}: no role known for it")
-    transformers = [(role, _BRANCHES[role](), groups[role]) for role in _BRANCHES if role in groups]
+    branches = _NATIVE_BRANCHES if native else _BRANCHES
+    transformers = [(role, branches[role](), groups[role]) for role in branches if role in groups]
     if not transformers:
         raise ColumnError(
             f"No column can be used to predict '{target}' ({'; '.join(notes) or 'no other columns'}). "
@@ -58,36 +62,68 @@ def build_preprocessor(frame: pd.DataFrame, target: str,
     return ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0), notes
 
 
+def categorical_mask(fitted: ColumnTransformer) -> np.ndarray | None:
+    """Which output columns of a fitted preprocessor hold level codes (None when it one-hot encodes)."""
+    branch = fitted.named_transformers_.get("categorical")
+    if not isinstance(branch, Levels) or branch.one_hot:
+        return None
+    return np.array([name.startswith("categorical__") for name in fitted.get_feature_names_out()])
+
+
 def feature_columns(preprocessor: ColumnTransformer) -> list[str]:
     """The input columns `preprocessor` uses, in frame order of its branches."""
     return [column for _, _, columns in preprocessor.transformers for column in columns]
 
 
-class FrequentLevels(TransformerMixin, BaseEstimator):
-    """Keeps each column's most frequent levels (at most `max_levels`, each seen `min_count` times or more);
-    every other level, unseen ones included, becomes OTHER_LEVEL. Counting with pandas keeps this fast."""
+class Levels(TransformerMixin, BaseEstimator):
+    """Categorical columns to one-hot columns (`one_hot`) or to one column of level codes each.
 
-    def __init__(self, max_levels: int = MAX_CATEGORIES - 1, min_count: int = MIN_FREQUENCY) -> None:
+    Missing is the level "missing"; each column keeps its most frequent levels (at most `max_levels`, each
+    seen `min_count` times or more) and every other level becomes OTHER_LEVEL. A level unseen in training
+    is OTHER_LEVEL when training had one, else all zeros (one-hot) or NaN (codes). Levels are sorted, as
+    scikit-learn's encoders sort them; pandas' hashed lookups keep this fast on millions of rows.
+    """
+
+    def __init__(self, one_hot: bool = True, max_levels: int = MAX_CATEGORIES - 1,
+                 min_count: int = MIN_FREQUENCY) -> None:
+        self.one_hot = one_hot
         self.max_levels = max_levels
         self.min_count = min_count
 
     def fit(self, X, y=None):
-        frame = pd.DataFrame(X)
+        frame = as_labels(X)
         self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
-        self.levels_ = {}
+        self.categories_ = []
         for column in frame.columns:
             counts = frame[column].value_counts()
-            self.levels_[column] = counts[counts >= self.min_count].index[:self.max_levels].tolist()
+            kept = counts[counts >= self.min_count].index[:self.max_levels].tolist()
+            self.categories_.append(sorted(kept + ([OTHER_LEVEL] if len(kept) < len(counts) else [])))
         return self
 
-    def transform(self, X) -> pd.DataFrame:
-        frame = pd.DataFrame(X)
-        return pd.DataFrame({column: frame[column].where(frame[column].isin(levels), OTHER_LEVEL)
-                             for column, levels in self.levels_.items()}, index=frame.index)
+    def transform(self, X) -> np.ndarray:
+        frame = as_labels(X)
+        blocks = []
+        for column, levels in zip(frame.columns, self.categories_, strict=True):
+            values = frame[column]
+            if OTHER_LEVEL in levels:
+                values = values.where(values.isin(levels), OTHER_LEVEL)
+            codes = pd.Index(levels).get_indexer(values)  # -1: a level outside `levels`
+            known = codes >= 0
+            if self.one_hot:
+                block = np.zeros((len(codes), len(levels)), dtype=np.float32)
+                block[np.flatnonzero(known), codes[known]] = 1.0
+            else:
+                block = np.where(known, codes, np.nan).astype(np.float32)[:, None]
+            blocks.append(block)
+        return np.hstack(blocks)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
-        return np.asarray(self.feature_names_in_ if input_features is None else input_features, dtype=object)
+        columns = self.feature_names_in_ if input_features is None else input_features
+        if not self.one_hot:
+            return np.asarray(columns, dtype=object)
+        pairs = zip(columns, self.categories_, strict=True)
+        return np.asarray([f"{column}_{level}" for column, levels in pairs for level in levels], dtype=object)
 
 
 class DatetimeParts(TransformerMixin, BaseEstimator):
@@ -135,10 +171,12 @@ def _numeric() -> Pipeline:
                      ("scale", StandardScaler()), ("float32", _step(as_float32))])
 
 
-def _categorical() -> Pipeline:
-    return Pipeline([
-        ("labels", _step(as_labels)), ("frequent", FrequentLevels()),
-        ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float32))])
+def _categorical() -> Levels:
+    return Levels(one_hot=True)
+
+
+def _native_categorical() -> Levels:
+    return Levels(one_hot=False)
 
 
 def _flag() -> Pipeline:
@@ -157,8 +195,14 @@ def _high_cardinality() -> Pipeline:
         ("float32", _step(as_float32))])
 
 
+def _as_numbers() -> FunctionTransformer:
+    return _step(as_number)
+
+
 _BRANCHES = {"numeric": _numeric, "flag": _flag, "categorical": _categorical,
              "datetime": _datetime, "high_cardinality": _high_cardinality}
+_NATIVE_BRANCHES = _BRANCHES | {"numeric": _as_numbers, "flag": _as_numbers,
+                                "categorical": _native_categorical, "datetime": DatetimeParts}
 
 
 def _step(function) -> FunctionTransformer:

@@ -1,9 +1,13 @@
 """Training and evaluation: one fixed split per dataset, preprocessing + model Pipelines, test metrics."""
 
+import math
 import os
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +17,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.metrics import get_scorer
-from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score, train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
@@ -27,6 +31,7 @@ SEED = 0
 IMPORTANCE_ROWS = 1_000  # test rows used for permutation importance when a model has no native one
 IMPORTANCE_BUDGET_S = 3.0  # rough time allowed for permutation importance
 PLOT_POINTS = 20_000  # scatter plots draw at most this many test rows
+UNDRAWN_KEPT = 8  # trained records whose diagnostics `draw_plots` can still draw
 
 
 @dataclass(eq=False)
@@ -55,10 +60,10 @@ def split(frame: pd.DataFrame, target: str, task: str, seed: int = SEED) -> tupl
     """
     labelled = np.flatnonzero(frame[target].notna().to_numpy())
     y = _labels(frame[target].iloc[labelled], task)
-    stratify = y if task == "classification" and _can_stratify(y) else None
-    train_idx, test_idx = train_test_split(labelled, test_size=TEST_SIZE, random_state=seed,
-                                           stratify=stratify)
-    return np.sort(train_idx), np.sort(test_idx)
+    stratify = task == "classification" and _can_stratify(y)
+    test = np.zeros(len(y), dtype=bool)
+    test[_sample(y, math.ceil(len(y) * TEST_SIZE), stratify, seed)] = True
+    return labelled[~test], labelled[test]
 
 
 def prepare(frame: pd.DataFrame, target: str, task: str = "auto") -> Prepared:
@@ -91,20 +96,23 @@ def prepare(frame: pd.DataFrame, target: str, task: str = "auto") -> Prepared:
 
 def train(frame: pd.DataFrame, target: str, model_key: str, *, task: str = "auto",
           params: dict | None = None, cv_folds: int = 0, out_dir: str | os.PathLike, record_id: str,
-          max_rows: int | None = None) -> dict[str, Any]:
+          max_rows: int | None = None, plots: bool = True) -> dict[str, Any]:
     """Fit preprocessing + `model_key` on the training split and score it on the test split.
 
     Returns the experiment record fields: model, task, params, metrics, cv, seconds, device, artifact,
     plots, notes, n_train, n_test. `max_rows` caps the training rows (kernel models cap themselves).
     Several models trained in a row on the same frame share its split and fitted preprocessing.
+    `plots=False` leaves the diagnostic PNGs undrawn (`plots` is {}): `draw_plots(record_id)` draws them
+    later, e.g. only for the best of several models.
     """
     started = time.monotonic()
-    data, preprocessor, notes = _prepared(frame, target, task)
-    models.check_model(model_key, data.task)
+    data = _prepared(frame, target, task)
+    spec = models.check_model(model_key, data.task)
+    preprocessor, notes = _preprocessor(data, spec.native)
     caps = [cap for cap in (max_rows, models.row_cap(model_key, data.task)) if cap]
     _, model_note = models.default_params(model_key, data.task, len(data.X_train), len(data.X_train.columns))
     fitted = fit_and_save(data, preprocessor, (model_key, params), out_dir=out_dir, record_id=record_id,
-                          max_rows=min(caps) if caps else None, cv_folds=cv_folds)
+                          max_rows=min(caps) if caps else None, cv_folds=cv_folds, plots=plots)
     return {
         "model": model_key, "task": data.task, "params": fitted["params"], "metrics": fitted["metrics"],
         "cv": fitted["cv"], "seconds": round(time.monotonic() - started, 3), "device": accel.device(),
@@ -115,30 +123,42 @@ def train(frame: pd.DataFrame, target: str, model_key: str, *, task: str = "auto
 
 
 def fit_and_save(data: Prepared, preprocessor, model, *, out_dir: str | os.PathLike, record_id: str,
-                 max_rows: int | None = None, cv_folds: int = 0) -> dict[str, Any]:
+                 max_rows: int | None = None, cv_folds: int = 0, plots: bool = True) -> dict[str, Any]:
     """Fit `preprocessor` + `model` on (at most `max_rows`) training rows, score the test split, save it all.
 
     `model` is an unfitted estimator or a `(model_key, params)` pair, built for the encoded width.
-    Returns params, metrics, cv, artifact (the fitted Pipeline), plots, notes, n_train, n_test.
+    Returns params, metrics, cv, artifact (the fitted Pipeline), plots, notes, n_train, n_test; `plots` as
+    in `train`.
     """
-    with threadpool_limits(models.threads(min(len(data.y_train), max_rows or len(data.y_train)))):
+    rows = min(len(data.y_train), max_rows or len(data.y_train))
+    key = model[0] if isinstance(model, tuple) else None
+    with threadpool_limits(models.threads(rows)):
         encoded = _encoded(data, preprocessor, max_rows)
         notes = list(encoded.notes)
-        if isinstance(model, tuple):
-            key, params = model
+        if key:
+            params = model[1]
             estimator = models.build(key, data.task, params, n_rows=len(encoded.y_fit),
-                                     n_features=encoded.Xt_fit.shape[1])
+                                     n_features=encoded.Xt_fit.shape[1], categorical=encoded.categorical)
             effective = models.effective_params(estimator, key, data.task, params)
         else:
             estimator, effective = model, _plain_params(model)
-        cv = (_cross_validate(preprocessor, estimator, encoded.X_fit, encoded.y_fit, data.task, cv_folds)
-              if cv_folds >= 2 else None)
-        estimator.fit(encoded.Xt_fit, encoded.y_fit)
+        with threadpool_limits(models.threads(rows, key)):
+            cv = (_cross_validate(preprocessor, estimator, encoded.X_fit, encoded.y_fit, data.task, cv_folds)
+                  if cv_folds >= 2 else None)
+            estimator.fit(encoded.Xt_fit, encoded.y_fit)
         pipeline = Pipeline([("preprocess", encoded.preprocessor), ("model", estimator)])
         y_pred, scores, metrics = _evaluate(data, estimator, encoded.Xt_test, notes)
         artifact = _save(pipeline, Path(out_dir) / f"model-{record_id}.joblib")
-        plot_paths = _plots(data, pipeline, encoded.X_test, y_pred, scores, Path(out_dir) / "plots",
-                            record_id, notes)
+    draw = partial(_plots, data, pipeline, encoded.X_test, y_pred, scores, Path(out_dir) / "plots", record_id)
+    plot_paths = {}
+    if plots:
+        plot_paths, note = draw()
+        notes.append(note)
+    else:
+        with _last_lock:
+            _undrawn[record_id] = draw
+            while len(_undrawn) > UNDRAWN_KEPT:
+                _undrawn.popitem(last=False)
     return {"params": effective, "metrics": metrics, "cv": cv, "artifact": artifact, "plots": plot_paths,
             "notes": notes, "n_train": int(len(encoded.y_fit)), "n_test": int(len(data.y_test))}
 
@@ -154,36 +174,50 @@ class Encoded:
     X_test: pd.DataFrame
     Xt_test: np.ndarray
     notes: list[str]
+    categorical: np.ndarray | None  # level-code columns of a native preprocessor (None: one-hot)
 
 
-# The last frame trained on, with its Prepared data, preprocessor and encodings (by row cap). Frames are
-# treated as immutable (the loader's cached frames are), so the same object means the same data.
+# The last frame trained on, with its Prepared data, preprocessors (one-hot and native) and encodings (by
+# preprocessor and row cap). Frames are treated as immutable (the loader's cached frames are), so the same
+# object means the same data.
 _last: dict[str, Any] = {}
 _last_lock = threading.Lock()
+# Diagnostics left undrawn by `train(..., plots=False)` on the frame of `_last`, newest last (`draw_plots`).
+_undrawn: OrderedDict[str, Callable[[], tuple[dict[str, str], str]]] = OrderedDict()
 
 
-def _prepared(frame: pd.DataFrame, target: str, task: str) -> tuple[Prepared, Any, list[str]]:
-    """`prepare` and `build_preprocessor` for this frame, reused while the same frame is trained on."""
+def _prepared(frame: pd.DataFrame, target: str, task: str) -> Prepared:
+    """`prepare` for this frame, reused while the same frame is trained on."""
     key = (target, task, frame.shape)
     with _last_lock:
         if _last.get("frame") is frame and _last.get("key") == key:
-            return _last["prepared"]
+            return _last["data"]
     data = prepare(frame, target, task)
-    preprocessor, notes = preprocess.build_preprocessor(data.X_train, target, data.roles)
     with _last_lock:
         _last.clear()
-        _last.update(frame=frame, key=key, prepared=(data, preprocessor, notes), encoded={})
-    return data, preprocessor, notes
+        _last.update(frame=frame, key=key, data=data, preprocessors={}, encoded={})
+        _undrawn.clear()  # they hold the previous frame's data
+    return data
+
+
+def _preprocessor(data: Prepared, native: bool) -> tuple[Any, list[str]]:
+    """`build_preprocessor` (one-hot or native) for the data of `_prepared`, built once per kind."""
+    with _last_lock:
+        memo = _last["preprocessors"] if _last.get("data") is data else {}
+        if native not in memo:
+            memo[native] = preprocess.build_preprocessor(data.X_train, data.target, data.roles, native=native)
+        return memo[native]
 
 
 def _encoded(data: Prepared, preprocessor, max_rows: int | None) -> Encoded:
     """Fit a clone of `preprocessor` on the (subsampled) training rows and encode both splits; memoised for
-    the data and preprocessor of `_prepared`."""
+    the data and preprocessors of `_prepared`."""
     with _last_lock:
-        prepared = _last.get("prepared")
-        memo = _last["encoded"] if prepared and prepared[0] is data and prepared[1] is preprocessor else None
-        if memo is not None and max_rows in memo:
-            return memo[max_rows]
+        built = _last["preprocessors"].values() if _last.get("data") is data else ()
+        ours = any(pre is preprocessor for pre, _ in built)
+        memo = _last["encoded"] if ours else None
+        if memo is not None and (id(preprocessor), max_rows) in memo:
+            return memo[id(preprocessor), max_rows]
     columns = preprocess.feature_columns(preprocessor)
     X_fit, y_fit, notes = data.X_train[columns], data.y_train, []
     if max_rows and len(y_fit) > max_rows:
@@ -192,10 +226,11 @@ def _encoded(data: Prepared, preprocessor, max_rows: int | None) -> Encoded:
     fitted = clone(preprocessor)
     Xt_fit = fitted.fit_transform(X_fit, y_fit)
     X_test = data.X_test[columns]
-    encoded = Encoded(fitted, X_fit, y_fit, Xt_fit, X_test, fitted.transform(X_test), notes)
+    encoded = Encoded(fitted, X_fit, y_fit, Xt_fit, X_test, fitted.transform(X_test), notes,
+                      preprocess.categorical_mask(fitted))
     if memo is not None:
         with _last_lock:
-            memo[max_rows] = encoded
+            memo[id(preprocessor), max_rows] = encoded
     return encoded
 
 
@@ -277,9 +312,18 @@ def _source_column(feature: str, columns: list[str]) -> str:
     return max((c for c in columns if name == c or name.startswith(f"{c}_")), key=len)
 
 
+def draw_plots(record_id: str) -> tuple[dict[str, str], str | None]:
+    """Draw the diagnostics `train(..., plots=False)` left undrawn: ({name: path}, a note on how feature
+    importance was measured), or ({}, None) when they are gone (drawn already, or not among the last
+    UNDRAWN_KEPT records trained on the current frame)."""
+    with _last_lock:
+        draw = _undrawn.pop(record_id, None)
+    return draw() if draw else ({}, None)
+
+
 def _plots(data: Prepared, pipeline: Pipeline, X_test: pd.DataFrame, y_pred, scores, folder: Path,
-           record_id: str, notes: list[str]) -> dict[str, str]:
-    """Diagnostic PNGs for the test split; returns {name: path}."""
+           record_id: str) -> tuple[dict[str, str], str]:
+    """Diagnostic PNGs for the test split: ({name: path}, how feature importance was measured)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = {name: str(folder / f"{name}-{record_id}.png") for name in (
         "confusion_matrix", "roc", "pred_vs_actual", "residuals", "feature_importance")}
@@ -296,10 +340,10 @@ def _plots(data: Prepared, pipeline: Pipeline, X_test: pd.DataFrame, y_pred, sco
         written["pred_vs_actual"] = plots.plot_pred_vs_actual(data.y_test[sample], y_pred[sample],
                                                               path["pred_vs_actual"])
         written["residuals"] = plots.plot_residuals(data.y_test[sample], y_pred[sample], path["residuals"])
-    names, values, how = feature_importance(pipeline, X_test, data.y_test, data.task)
+    with threadpool_limits(1):  # predictions on ~1,000 rows: waking a second thread costs more than it saves
+        names, values, how = feature_importance(pipeline, X_test, data.y_test, data.task)
     written["feature_importance"] = plots.plot_feature_importance(names, values, path["feature_importance"])
-    notes.append(f"feature importance: {how}")
-    return {name: str(png) for name, png in written.items()}
+    return {name: str(png) for name, png in written.items()}, f"feature importance: {how}"
 
 
 def _cross_validate(pre, estimator, X, y, task: str, folds: int) -> dict[str, Any]:
@@ -334,11 +378,25 @@ def _can_stratify(y: np.ndarray, folds: int = 2) -> bool:
 
 
 def _subsample(X: pd.DataFrame, y: np.ndarray, rows: int, task: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """A seeded random (stratified for classes) subset of `rows` training rows."""
-    stratify = y if task == "classification" and _can_stratify(y) else None
-    keep, _ = train_test_split(np.arange(len(y)), train_size=rows, random_state=SEED, stratify=stratify)
-    keep = np.sort(keep)
+    """A seeded random (stratified for classes) subset of `rows` training rows, in frame order."""
+    keep = _sample(y, rows, task == "classification" and _can_stratify(y), SEED)
     return X.iloc[keep], y[keep]
+
+
+def _sample(y: np.ndarray, rows: int, stratify: bool, seed: int) -> np.ndarray:
+    """Sorted positions of a seeded random `rows` of y's; stratified, each class keeps its share (largest
+    remainder). Linear time: on 1M rows about 10× faster than train_test_split's stratified shuffle."""
+    rng = np.random.default_rng(seed)
+    if not stratify:
+        return np.sort(rng.choice(len(y), rows, replace=False))
+    _, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
+    share = counts * rows / len(y)
+    quota = np.floor(share).astype(int)
+    quota[np.argsort(quota - share, kind="stable")[:rows - quota.sum()]] += 1
+    order = rng.permutation(len(y))
+    grouped = order[np.argsort(codes[order], kind="stable")]  # by class, each class in random order
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return np.sort(np.concatenate([grouped[start:start + n] for start, n in zip(starts, quota, strict=True)]))
 
 
 def _plain_params(estimator) -> dict[str, Any]:

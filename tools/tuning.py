@@ -43,6 +43,7 @@ class Fidelity:
     y_fit: np.ndarray
     X_val: np.ndarray
     y_val: np.ndarray
+    categorical: np.ndarray | None = None  # level-code columns (preprocess.categorical_mask)
 
 
 @dataclass(frozen=True)
@@ -109,9 +110,10 @@ def tune(frame, target: str, model_key: str, *, n_trials: int, timeout_s: float 
     """
     started = time.monotonic()
     data = training.prepare(frame, target, task)
-    models.check_model(model_key, data.task)
+    spec = models.check_model(model_key, data.task)
     metric = _resolve_metric(metric, data.task)
-    preprocessor, pre_notes = preprocess.build_preprocessor(data.X_train, target, data.roles)
+    preprocessor, pre_notes = preprocess.build_preprocessor(data.X_train, target, data.roles,
+                                                            native=spec.native)
     schedule = plan_schedule(len(frame), len(data.X_train), frame.shape[1] - 1, model_key, data.task)
 
     study = _open_study(storage_url, study_name, model_key, metric, data.task, schedule.pruner())
@@ -214,7 +216,8 @@ def _objective(model_key: str, task: str, metric: str, steps: list[Fidelity],
 
 def _fit_score(model_key: str, task: str, metric: str, params: dict, fid: Fidelity) -> float:
     """Validation score of one configuration fitted on one fidelity's rows."""
-    estimator = models.build(model_key, task, params, n_rows=len(fid.y_fit), n_features=fid.X_fit.shape[1])
+    estimator = models.build(model_key, task, params, n_rows=len(fid.y_fit), n_features=fid.X_fit.shape[1],
+                             categorical=fid.categorical)
     # one BLAS thread: trial-sized matrices gain nothing from threads and lose much on a busy 2-core box
     with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -253,7 +256,7 @@ def _fidelities(schedule: Schedule, preprocessor, X_train, y_train, task: str, s
             pre = clone(preprocessor)
             X_fit = _dense(pre.fit_transform(X_train.iloc[fit_idx], y[fit_idx]))  # cross-fitted like Pipeline
             X_val = _dense(pre.transform(X_train.iloc[val_idx]))
-            steps.append(Fidelity(i, X_fit, y[fit_idx], X_val, y[val_idx]))
+            steps.append(Fidelity(i, X_fit, y[fit_idx], X_val, y[val_idx], preprocess.categorical_mask(pre)))
         return steps
     positions = np.arange(len(y))
     pool_idx, val_idx = train_test_split(positions, test_size=schedule.validation_rows, random_state=seed,
@@ -263,7 +266,8 @@ def _fidelities(schedule: Schedule, preprocessor, X_train, y_train, task: str, s
     pre = clone(preprocessor)
     X_fit = _dense(pre.fit_transform(X_train.iloc[fit_idx], y[fit_idx]))
     X_val, y_fit, y_val = _dense(pre.transform(X_train.iloc[val_idx])), y[fit_idx], y[val_idx]
-    return [Fidelity(rows, X_fit[:rows], y_fit[:rows], X_val, y_val) for rows in schedule.rungs]
+    categorical = preprocess.categorical_mask(pre)
+    return [Fidelity(rows, X_fit[:rows], y_fit[:rows], X_val, y_val, categorical) for rows in schedule.rungs]
 
 
 def _nested_order(y: np.ndarray, stratify: bool, seed: int) -> np.ndarray:

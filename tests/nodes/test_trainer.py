@@ -30,6 +30,12 @@ def test_train_records_ranks_and_saves_the_best(home: Path) -> None:
     assert Path(update["artifacts"]["best_model"]).parent == home / "workspaces" / "t"
     assert [r["id"] for r in ExperimentStore(home / "experiments.db").list()] == [r["id"] for r in records]
     assert any("asked for" in line for line in update["steps"][0]["log"])
+    # diagnostics are drawn once, for the step's best model, and shown with the step
+    drawn = [r for r in records if r["plots"]]
+    assert [r["id"] for r in drawn] == [update["best"]["id"]]
+    assert update["steps"][0]["result"]["plots"] == drawn[0]["plots"]
+    assert all(Path(png).is_file() for png in drawn[0]["plots"].values())
+    assert len(list((home / "workspaces" / "t" / "plots").glob("*.png"))) == len(drawn[0]["plots"])
 
     with pytest.raises(ModelError, match="regression"):
         trainer.run({**train, "args": {"task": "auto", "models": ["ridge"]}}, state, ctx)

@@ -72,3 +72,11 @@ def test_large_data_defaults_are_cheap():
     assert models.row_cap("svr", "regression") == models.row_cap("knn", "regression") == models.KERNEL_ROW_CAP
     assert models.row_cap("hist_gradient_boosting", "classification") is None
     assert models.threads(1_000) == 1
+
+
+@pytest.mark.parametrize("cores, boosting, forest", [(2, 1, 2), (8, 8, 8)])
+def test_boosting_fits_on_one_thread_on_small_machines(monkeypatch, cores, boosting, forest):
+    monkeypatch.setattr(models, "N_JOBS", cores)
+    assert models.threads(1_000_000, "hist_gradient_boosting") == boosting
+    assert models.threads(1_000_000, "random_forest") == forest
+    assert models.threads(1_000, "random_forest") == 1

@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 
 from tools.errors import ColumnError
-from tools.preprocess import MAX_CATEGORIES, build_preprocessor, feature_columns
+from tools.preprocess import (
+    MAX_CATEGORIES,
+    OTHER_LEVEL,
+    build_preprocessor,
+    categorical_mask,
+    feature_columns,
+)
 from tools.profile import column_roles
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -64,3 +70,25 @@ def test_no_usable_column_is_a_column_error():
     frame = pd.DataFrame({"id": range(20), "y": [0, 1] * 10})
     with pytest.raises(ColumnError, match="No column can be used"):
         build_preprocessor(frame, "y", {"id": "identifier"})
+
+
+def test_native_preprocessor_keeps_gaps_and_codes_categories_in_one_column_each(titanic):
+    roles = column_roles(titanic, "survived")
+    one_hot, _ = build_preprocessor(titanic, "survived", roles)
+    native, _ = build_preprocessor(titanic, "survived", roles, native=True)
+    X, y = titanic[feature_columns(native)], titanic["survived"]
+    wide, narrow = one_hot.fit_transform(X, y), native.fit_transform(X, y)
+    assert categorical_mask(one_hot) is None
+    mask = categorical_mask(native)
+    categorical = [c for c, role in roles.items() if role == "categorical" and c in X.columns]
+    assert mask.sum() == len(categorical) and narrow.shape[1] < wide.shape[1]
+    assert np.isnan(narrow).any(), "missing numbers stay missing for a model that splits on them"
+    codes = narrow[:, mask]
+    assert np.array_equal(codes, np.round(codes)) and codes.min() >= 0 and codes.max() < MAX_CATEGORIES
+    # a level never seen in training is the other-level code when training had one, else missing (NaN)
+    unseen = X.iloc[:2].copy()
+    unseen[categorical] = "never-seen"
+    codes = native.transform(unseen)[:, mask]
+    levels = native.named_transformers_["categorical"].categories_
+    expected = [[row.index(OTHER_LEVEL) if OTHER_LEVEL in row else np.nan for row in levels]] * 2
+    np.testing.assert_array_equal(codes, np.asarray(expected, dtype=np.float32))

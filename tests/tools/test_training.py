@@ -13,7 +13,7 @@ from tools.errors import ColumnError, ModelError
 from tools.keys import metrics_for
 from tools.loading import load_dataset
 from tools.metrics import is_better, score
-from tools.training import fit_and_save, prepare, split, train
+from tools.training import draw_plots, fit_and_save, prepare, split, train
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -123,3 +123,26 @@ def test_score_and_direction():
     assert regression["mae"] == pytest.approx(1 / 3, abs=1e-6)
     assert is_better("accuracy", 0.9, 0.8) and not is_better("accuracy", 0.8, 0.9)
     assert is_better("rmse", 1.0, 2.0) and is_better("log_loss", 0.2, 0.3) and not is_better("mae", 3.0, 2.0)
+
+
+def test_split_and_row_cap_keep_each_class_share(titanic, tmp_path):
+    y = titanic["survived"].astype(int).to_numpy()
+    train_idx, test_idx = split(titanic, "survived", "classification")
+    for part in (train_idx, test_idx):
+        assert abs(y[part].mean() - y.mean()) < 0.005
+    record = train(titanic, "survived", "logistic_regression", max_rows=400, out_dir=tmp_path,
+                   record_id="cap", plots=False)
+    assert record["n_train"] == 400 and record["plots"] == {}
+    plots, note = draw_plots("cap")
+    assert set(plots) == {"confusion_matrix", "roc", "feature_importance"} and note.startswith("feature")
+    assert all(Path(png).is_file() for png in plots.values())
+    assert draw_plots("cap") == ({}, None), "drawn once, then forgotten"
+
+
+def test_boosting_splits_on_native_categories_and_saves_a_pipeline_that_predicts(titanic, tmp_path):
+    record = train(titanic, "survived", "hist_gradient_boosting", out_dir=tmp_path, record_id="hgb")
+    pipeline = joblib.load(record["artifact"])
+    model = pipeline.named_steps["model"]
+    assert model.is_categorical_ is not None and model.is_categorical_.sum() >= 2  # sex, embarked, …
+    assert 0.75 <= record["metrics"]["accuracy"] <= 0.9
+    assert len(pipeline.predict(titanic.head(5))) == 5
