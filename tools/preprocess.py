@@ -105,10 +105,9 @@ class Levels(TransformerMixin, BaseEstimator):
         frame = as_labels(X)
         blocks = []
         for column, levels in zip(frame.columns, self.categories_, strict=True):
-            values = frame[column]
+            codes = pd.Index(levels).get_indexer(frame[column])  # -1: a level outside `levels`
             if OTHER_LEVEL in levels:
-                values = values.where(values.isin(levels), OTHER_LEVEL)
-            codes = pd.Index(levels).get_indexer(values)  # -1: a level outside `levels`
+                codes[codes < 0] = levels.index(OTHER_LEVEL)
             known = codes >= 0
             if self.one_hot:
                 block = np.zeros((len(codes), len(levels)), dtype=np.float32)
