@@ -55,9 +55,7 @@ def test_stop_ends_a_200_trial_tune_after_the_running_trial_and_keeps_the_trials
     seen = 0
     deadline = time.monotonic() + 120
     while seen < 3 and time.monotonic() < deadline:
-        outputs = job.outputs()
-        found = re.search(r"trial (\d+) of 200", outputs[-1][1]) if outputs else None
-        seen = int(found.group(1)) if found else 0
+        seen = trials_reported(job)
         time.sleep(0.2)
     assert seen >= 3, "the tune never reported progress"
 
@@ -65,13 +63,14 @@ def test_stop_ends_a_200_trial_tune_after_the_running_trial_and_keeps_the_trials
     reply = other.predict({"text": "help", "files": []}, api_name="/chat")[0]
     assert not job.done() and len(reply) >= 2
 
+    seen = trials_reported(job)  # trials are fast: more have finished while the other session was served
     asked = time.monotonic()
     tuner.predict(api_name="/stop")
     chat, progress, _, _ = job.result(timeout=120)
     assert time.monotonic() - asked < 30
     assert "stopped on request" in progress
     finished = int(re.search(r"trial (\d+) of 200", progress).group(1))
-    assert seen <= finished <= seen + 5 < 200
+    assert seen <= finished <= seen + 3 < 200  # the running trial ends, no new one starts
 
     tune_step = next(m for m in chat if (m.get("metadata") or {}).get("title") == "✓ tuner · tune")
     assert f"({finished} finished trials)" in text(tune_step)
@@ -80,3 +79,10 @@ def test_stop_ends_a_200_trial_tune_after_the_running_trial_and_keeps_the_trials
     assert record["n_trials"] == finished
     study = optuna.load_study(study_name=record["id"], storage=f"sqlite:///{agent.home / 'optuna.db'}")
     assert sum(t.state.name in ("COMPLETE", "PRUNED") for t in study.trials) == finished
+
+
+def trials_reported(job) -> int:
+    """The newest "trial N of 200" a streaming chat job has shown (0 before the first)."""
+    outputs = job.outputs()
+    found = re.search(r"trial (\d+) of 200", outputs[-1][1]) if outputs else None
+    return int(found.group(1)) if found else 0
