@@ -14,8 +14,8 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from graph import checkpoints, registry, render, rewind
 from graph.builder import build_graph
 from graph.context import Context
+from graph.runner import plan_steps
 from graph.vocabulary import validate_step
-from nodes.steps import plan_steps
 
 DATASET_KEYS = ("path", "sha256", "rows", "cols", "target", "task")
 STEP_KEYS = ("id", "node", "action", "status", "seconds", "error", "log", "result")

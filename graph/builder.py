@@ -5,36 +5,36 @@ from typing import Any, Literal
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
+from graph import runner
 from graph.context import Context
 from graph.state import AgentState
-from nodes import steps
 
 Specialist = Literal["eda", "trainer", "tuner", "reporter"]
 
 
 def planner(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Turn the newest message into a plan."""
-    return steps.run_planner(state, runtime.context)
+    return runner.run_planner(state, runtime.context)
 
 
 def eda(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Run the plan's head step: load, set_target, preview, describe."""
-    return steps.run_head("eda", state, runtime.context)
+    return runner.run_head("eda", state, runtime.context)
 
 
 def trainer(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Run the plan's head step: train, predict."""
-    return steps.run_head("trainer", state, runtime.context)
+    return runner.run_head("trainer", state, runtime.context)
 
 
 def tuner(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Run the plan's head step: tune."""
-    return steps.run_head("tuner", state, runtime.context)
+    return runner.run_head("tuner", state, runtime.context)
 
 
 def reporter(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Run a reporter step (best, history, report, help); write the reply when the plan is done."""
-    return steps.run_reporter(state, runtime.context)
+    return runner.run_reporter(state, runtime.context)
 
 
 def route_to_next_step(state: AgentState) -> Specialist:

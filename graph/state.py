@@ -41,6 +41,17 @@ class StepLog(TypedDict):
     result: NotRequired[dict[str, Any]]  # small structured result (metrics table, preview rows, plot paths)
 
 
+def step_log(step: PlanStep, status: str = "done", log: list[str] | None = None,
+             result: dict[str, Any] | None = None, error: str | None = None, seconds: float = 0.0) -> StepLog:
+    """A StepLog for `step`."""
+    entry: StepLog = {"id": step["id"], "node": step["node"], "action": step["action"],
+                      "args": dict(step.get("args") or {}), "status": status, "seconds": round(seconds, 3),
+                      "error": error, "log": list(log or [])}
+    if result is not None:
+        entry["result"] = result
+    return entry
+
+
 def merge_dict(left: dict | None, right: dict | None) -> dict:
     """Reducer that merges key by key (artifacts)."""
     return {**(left or {}), **(right or {})}

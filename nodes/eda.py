@@ -7,8 +7,8 @@ from typing import Any
 import pandas as pd
 
 from graph.context import Context
-from graph.state import AgentState, PlanStep
-from nodes.steps import load_frame, require_dataset, step_log
+from graph.state import AgentState, PlanStep, step_log
+from nodes.common import load_frame, require_dataset
 from tools import accel, loading, profile
 from tools.errors import DataError
 

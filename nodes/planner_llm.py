@@ -9,7 +9,10 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import ValidationError
 
 from graph.context import Context
-from graph.llm import (
+from graph.protocols import PlanResult
+from graph.state import AgentState
+from graph.vocabulary import ACTIONS, MAX_TRIALS, validate_step
+from nodes.llm_client import (
     LLMSettings,
     LLMUnavailable,
     build_chat_model,
@@ -18,10 +21,7 @@ from graph.llm import (
     strip_think,
     truncate_to_tokens,
 )
-from graph.protocols import PlanResult
-from graph.state import AgentState
-from graph.tools_schema import tool_schemas
-from graph.vocabulary import ACTIONS, MAX_TRIALS, validate_step
+from nodes.tool_schemas import tool_schemas
 from tools.keys import METRICS, MODELS
 
 SYSTEM_PROMPT = """You are the planner of dsgraph, a data-science assistant that loads tabular data, \

@@ -5,9 +5,8 @@ from pathlib import Path
 from typing import Any
 
 from graph.context import Context
-from graph.state import AgentState, PlanStep
+from graph.state import AgentState, PlanStep, step_log
 from graph.vocabulary import help_text
-from nodes.steps import step_log
 from tools.errors import ArtifactError
 from tools.keys import METRICS, MODELS, PRIMARY_METRIC
 

@@ -7,9 +7,9 @@ from typing import Any
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from graph.context import Context
-from graph.llm import LLMSettings, LLMUnavailable, build_chat_model, invoke, strip_think
 from graph.state import AgentState, PlanStep
 from nodes import reporter
+from nodes.llm_client import LLMSettings, LLMUnavailable, build_chat_model, invoke, strip_think
 
 SUMMARY_PROMPT = """You summarise one turn of a data-science assistant for its user in at most 80 words of \
 plain prose. Use only the facts in the JSON below; copy every number exactly as written there and add no \

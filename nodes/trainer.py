@@ -3,8 +3,8 @@
 from typing import Any
 
 from graph.context import Context
-from graph.state import AgentState, PlanStep
-from nodes.steps import dataset_brief, emit, load_frame, require_target, step_log, store_and_rank
+from graph.state import AgentState, PlanStep, step_log
+from nodes.common import dataset_brief, emit, load_frame, require_target, store_and_rank
 from tools import experiments, models, training
 from tools import predict as prediction
 from tools.errors import ArtifactError

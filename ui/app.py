@@ -8,7 +8,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402  (after the analytics switch)
 
 from graph import registry  # noqa: E402
-from graph.llm import LLMSettings  # noqa: E402
+from nodes.llm_client import LLMSettings  # noqa: E402
 from ui import handlers  # noqa: E402
 from ui.session import UPLOAD_TYPES, Sessions  # noqa: E402
 

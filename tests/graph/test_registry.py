@@ -13,7 +13,7 @@ from graph.context import Context
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = '''
-from nodes.steps import step_log
+from graph.state import step_log
 
 def run(step, state, ctx):
     log = ["hello from the third-party trainer"]

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from graph.context import Context
-from graph.llm import ENV_NAMES
+from nodes.llm_client import ENV_NAMES
 from tests.llm.fake_server import FakeLLMServer, Script
 
 CLOSED_PORT_URL = "http://127.0.0.1:9/v1"  # discard port, nothing listens: a forgotten server fails locally

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from graph.llm import DEFAULT_MODEL
+from nodes.llm_client import DEFAULT_MODEL
 
 
 @dataclass

@@ -3,7 +3,8 @@
 import pytest
 from pydantic import ValidationError
 
-from graph.llm import (
+from graph.vocabulary import ACTIONS, MAX_TIMEOUT_S, MAX_TRIALS
+from nodes.llm_client import (
     DEFAULT_BASE_URL,
     DEFAULT_MODEL,
     LLMSettings,
@@ -12,8 +13,7 @@ from graph.llm import (
     strip_think,
     truncate_to_tokens,
 )
-from graph.tools_schema import tool_schemas
-from graph.vocabulary import ACTIONS, MAX_TIMEOUT_S, MAX_TRIALS
+from nodes.tool_schemas import tool_schemas
 from tools.keys import METRICS, MODELS
 
 
