@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve(agent: Any, args: argparse.Namespace) -> int:
     """Start the Gradio chat over `agent` (Gradio is imported only here: other commands start fast)."""
+    from tools import accel
+
+    accel.activate(agent.accel)  # cudf.pandas / sklearnex first: the UI imports pandas and scikit-learn
     from ui.app import launch
 
     launch(agent, host=getattr(args, "host", "127.0.0.1"), port=getattr(args, "port", 7860))

@@ -42,7 +42,6 @@ class Agent:
         self.accel = accel or os.environ.get("DSGRAPH_ACCEL") or "auto"
         self.conn = sqlite3.connect(self.home / "graph.db", check_same_thread=False)
         self.graph = build_graph(SqliteSaver(self.conn))
-        self._stops: dict[str, threading.Event] = {}
 
     @property
     def planner(self) -> str:
@@ -125,11 +124,6 @@ class Agent:
                 event = {**event, "reply": f"{note}\n\n{event.get('reply') or ''}".strip()}
             yield event
 
-    def stop(self, thread_id: str) -> None:
-        """Ask the thread's running step to stop (the tuner ends after the running trial)."""
-        if thread_id in self._stops:
-            self._stops[thread_id].set()
-
     def state(self, thread_id: str) -> dict:
         """The thread's latest state values (empty for an unknown thread)."""
         return dict(self.graph.get_state(self._config(thread_id)).values or {})
@@ -190,22 +184,18 @@ class Agent:
         config = self._config(thread_id)
         before = {e["id"] for e in self.state(thread_id).get("experiments") or []}
         ctx = self.context(stop)
-        self._stops[thread_id] = ctx.stop
-        try:
-            chunks = self.graph.stream(inputs, config, context=ctx, stream_mode=["updates", "custom"],
-                                       durability="sync")  # a kill -9 loses at most the running step
-            for mode, chunk in chunks:
-                if mode == "custom":
-                    yield chunk
+        chunks = self.graph.stream(inputs, config, context=ctx, stream_mode=["updates", "custom"],
+                                   durability="sync")  # a kill -9 loses at most the running step
+        for mode, chunk in chunks:
+            if mode == "custom":
+                yield chunk
+                continue
+            for node, update in chunk.items():
+                if node == "planner" or not isinstance(update, dict):
                     continue
-                for node, update in chunk.items():
-                    if node == "planner" or not isinstance(update, dict):
-                        continue
-                    for log in update.get("steps") or []:
-                        if not isinstance(log, str):
-                            yield {"type": "step", "step": log}
-        finally:
-            self._stops.pop(thread_id, None)
+                for log in update.get("steps") or []:
+                    if not isinstance(log, str):
+                        yield {"type": "step", "step": log}
         yield {"type": "done", **self.result(thread_id, before)}
 
     def _known(self, thread_id: str | None) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from langgraph.types import StateSnapshot
 
-from graph.vocabulary import ACTIONS
+from graph.vocabulary import ACTIONS, GO_BACK, phrase_regex
 
 # How people name the step to go back before, per action.
 STEP_WORDS = {
@@ -17,10 +17,11 @@ STEP_WORDS = {
     "train": r"train\w*|fit\w*|the\s+models?",
     "describe": r"describ\w*|profil\w*|eda|the\s+analysis",
     "set_target": r"(?:(?:setting|choosing)\s+)?(?:the\s+)?target",
+    "exclude": r"exclu\w*|dropping\s+(?:the\s+)?columns?|the\s+exclusion",
     "load": r"load\w*|the\s+(?:data|file)",
     "predict": r"predict\w*",
 }
-_GO_BACK = re.compile(r"^\s*(?:please\s+)?(?:go(?:ing)?\s+back|rewind|roll\s*back|return|revert|undo)"
+_GO_BACK = re.compile(rf"^\s*(?:please\s+)?(?:{phrase_regex(GO_BACK)})"
                       r"(?:\s+to)?(?:\s+(?:the\s+)?(?:state|point|checkpoint))?\s+"
                       r"(?:(?:just\s+)?before|prior\s+to|ahead\s+of)?\s*(?:the\s+|my\s+|our\s+)?"
                       r"(?P<step>[\w\s-]+?)(?:\s+step)?\s*(?:$|[,;.]|\s+(?:and|then)\b)", re.I)

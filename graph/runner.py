@@ -67,7 +67,7 @@ def plan_steps(message: str, state: AgentState, ctx: Context,
         return PlanResult(steps=[], planner=name, reply=reply), list(queued), reply
     except Exception as error:  # noqa: BLE001 - a planner bug must not crash the conversation
         _log_traceback(ctx, {"id": "plan", "node": "planner", "action": "plan", "args": {}})
-        reply = f"internal error while planning: {error}"
+        reply = f"{unexpected('I could not read that request', error)} Rephrase it, or say `help`."
         return PlanResult(steps=[], planner=name, reply=reply), list(queued), reply
     steps = [s for s in steps if not (s["action"] == "load" and s["args"].get("path") in loads)]
     return result, list(queued) + steps, result.reply if result.needs_input else None
@@ -89,7 +89,7 @@ def run_head(role: str, state: AgentState, ctx: Context) -> dict[str, Any]:
         return _failed(step, rest, str(error), intro, started)
     except Exception as error:  # noqa: BLE001 - a bug must not crash the conversation
         _log_traceback(ctx, step)
-        return _failed(step, rest, f"internal error: {error}", intro, started)
+        return _failed(step, rest, unexpected(f"The {step['action']} step stopped", error), intro, started)
     seconds = time.perf_counter() - started
     logs = [_finish(log, step, intro, seconds) for log in update.get("steps") or [] if log != "reset"]
     if not any(log["id"] == step["id"] for log in logs):
@@ -132,7 +132,26 @@ def _log_traceback(ctx: Context, step: PlanStep) -> None:
     with path.open("a", encoding="utf-8") as out:
         out.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} step {step['id']} {step['action']}\n")
         out.write(traceback.format_exc())
-    logging.getLogger("dsgraph").error("internal error in step %s; traceback in %s", step["id"], path)
+    logging.getLogger("dsgraph").error("unexpected error in step %s; traceback in %s", step["id"], path)
+
+
+def unexpected(what: str, error: BaseException) -> str:
+    """A user-facing account of an unexpected exception: what happened, what to try, where details are."""
+    detail = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+    advice = next(text for kind, text in _ADVICE.items() if isinstance(error, kind))
+    return (f"{what} on an unexpected problem ({type(error).__name__}{': ' + detail if detail else ''}). "
+            f"{advice} Earlier results, checkpoints and files are kept; the technical details are in the "
+            "error log (`logs/errors.log` in the dsgraph home).")
+
+
+_ADVICE: dict[type, str] = {  # first match wins: Exception last
+    MemoryError: "It ran out of memory: try fewer models at once, or fewer rows or columns.",
+    ValueError: "This usually comes from an unusual value or column type in the data: look at the columns "
+                "with `describe`, or leave a suspicious column out (`exclude COLUMN`), then try again.",
+    TypeError: "This usually comes from a column of mixed types: look at the columns with `describe`, or "
+               "leave the column out (`exclude COLUMN`), then try again.",
+    Exception: "Try the step again, or rephrase the request with fewer steps.",
+}
 
 
 def run_reporter(state: AgentState, ctx: Context) -> dict[str, Any]:
@@ -148,7 +167,8 @@ def run_reporter(state: AgentState, ctx: Context) -> dict[str, Any]:
         final = dict(registry.resolve("reporter", ctx)(None, view, ctx))
     except Exception as error:  # noqa: BLE001 - the reply is the last chance to tell the user anything
         _log_traceback(ctx, {"id": "reply", "node": "reporter", "action": "reply", "args": {}})
-        final = {"reply": f"internal error while writing the reply: {error}"}
+        final = {"reply": unexpected("I could not write the summary of this turn", error)
+                 + " The steps themselves ran: `history` lists their results."}
     reply = final.get("reply") or ""
     return {**update, **{k: v for k, v in final.items() if k != "steps"},
             "steps": list(update.get("steps") or []) + list(final.get("steps") or []),

@@ -16,6 +16,7 @@ class DatasetRef(TypedDict):
     target: str | None
     task: str | None
     columns: NotRequired[list[dict[str, Any]]]  # compact schema: name, kind, missing, examples (truncated)
+    excluded: NotRequired[list[str]]  # columns the user left out of training (`exclude`)
 
 
 class PlanStep(TypedDict):

@@ -1,12 +1,13 @@
-"""The plan vocabulary: every action, its node, its arguments and their bounds, in one place.
+"""The plan vocabulary: every action, its node, arguments and bounds, and how people say it, in one place.
 
 The rule planner, the LLM tool schemas, the CLI help and the UI all read this module.
 """
 
+import re
 from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tools.keys import METRICS, MODELS
 
@@ -66,47 +67,196 @@ class BestArgs(Args):
     metric: MetricName | None = Field(None, description="Metric that ranks models; default the primary one.")
 
 
+class ExcludeArgs(Args):
+    columns: list[str] = Field(min_length=1, description="Names of the columns to leave out of training.")
+
+
 class HistoryArgs(Args):
     limit: int | None = Field(None, ge=1, le=1000, description="Show at most this many experiments.")
 
 
+# A phrase template is one way of saying an action, e.g. "show [me] [the|some|a few] rows":
+#   words     match themselves in any case; a space matches any run of white space
+#   [a|b c]   optional: one of the alternatives or nothing;  (a|b c)  one of the alternatives
+#   word*     the word or a longer form of it ("train*": trains, trained, training)
+#   *         any one word ("first * rows": first 10 rows, first few rows)
+#   ' and -   an optional apostrophe ("what's", "whats"); a hyphen, a space or nothing ("fine-tune")
+_TOKENS = re.compile(r"[\[\]()|* ]|[^\[\]()|* ]+")
+_WHOLE_WORD = re.compile(r"(?<![\w')-])[a-z]{3,}(?![\w('-])")
+
+
+def phrase_regex(template: str) -> str:
+    """The regular expression (source) that one phrase template compiles to; whole words only."""
+    tokens = _TOKENS.findall(" ".join(template.split()))
+    body, end = _alternatives(tokens, 0)
+    if end != len(tokens):
+        raise ValueError(f"unbalanced bracket in the phrase {template!r}")
+    regex = rf"(?<![\w'])(?:{body})(?![\w'])"
+    if re.fullmatch(regex, ""):
+        raise ValueError(f"the phrase {template!r} can match nothing at all")
+    return regex
+
+
+def phrase_words(template: str) -> set[str]:
+    """The whole words (three letters or more) a phrase template spells out: what a misspelling may mean."""
+    return set(_WHOLE_WORD.findall(template.lower()))
+
+
+def _alternatives(tokens: list[str], at: int) -> tuple[str, int]:
+    options = []
+    while True:
+        option, at = _sequence(tokens, at)
+        options.append(option)
+        if at >= len(tokens) or tokens[at] != "|":
+            return "|".join(options), at
+        at += 1
+
+
+def _sequence(tokens: list[str], at: int) -> tuple[str, int]:
+    items: list[tuple[str, bool, bool]] = []  # (regex, optional, a space before it)
+    spaced = False
+    while at < len(tokens) and tokens[at] not in ("|", "]", ")"):
+        token = tokens[at]
+        if token in ("[", "("):
+            inner, at = _alternatives(tokens, at + 1)
+            if at >= len(tokens) or tokens[at] != {"[": "]", "(": ")"}[token]:
+                raise ValueError(f"unbalanced bracket after {''.join(tokens[:at])!r}")
+            items.append((f"(?:{inner})", token == "[", spaced))
+        elif token == "*":
+            items.append((r"\w*" if items and not spaced else r"[\w']+", False, spaced))
+        elif token != " ":
+            items.append(("".join(_CHARS.get(c, re.escape(c)) for c in token), False, spaced))
+        spaced, at = token == " ", at + 1
+    return _join(items), at
+
+
+_CHARS = {"'": "'?", "-": r"[\s-]?"}
+
+
+def _join(items: list[tuple[str, bool, bool]]) -> str:
+    """Glue a sequence's items, each optional one taking a space with it so that leaving it out leaves one."""
+    parts, first = [], True
+    for n, (regex, optional, spaced) in enumerate(items):
+        space = r"\s+" if spaced and not first else ""
+        if optional and first and n + 1 < len(items) and items[n + 1][2]:
+            parts.append(f"(?:{regex}\\s+)?")  # "[please] describe": the option takes the space after it
+            continue
+        parts.append(f"(?:{space}{regex})?" if optional else space + regex)
+        first = False
+    return "".join(parts)
+
+
+# How people ask to go back in time: graph/rewind.py forks before the step they name, and the rule planner,
+# which cannot fork, explains how.
+GO_BACK = "(go back|going back|rewind|roll back|rollback|revert|undo|fork|return to)"
+
+
 class Action(BaseModel):
-    """One allowed action: the node that runs it, what it does, and its argument schema."""
+    """One allowed action: the node that runs it, what it does, its argument schema and how people say it."""
 
     model_config = ConfigDict(frozen=True)
     name: str
     node: Literal["eda", "trainer", "tuner", "reporter"]
     description: str
     args: type[Args]
-    examples: tuple[str, ...] = ()  # phrasings the rule planner understands (a test plans each one)
+    examples: tuple[str, ...] = ()  # phrasings shown in the help (a test plans each one)
+    phrases: tuple[str, ...] = ()  # phrase templates (above) of the words that ask for this action
+
+    @field_validator("phrases")
+    @classmethod
+    def _compiles(cls, phrases: tuple[str, ...]) -> tuple[str, ...]:
+        for phrase in phrases:
+            phrase_regex(phrase)
+        return phrases
 
 
 ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action(name="load", node="eda", args=LoadArgs, description="Load a data file.",
-           examples=("load samples/titanic.csv",)),
+           examples=("load samples/titanic.csv",),
+           phrases=("(load|open|read|import|upload)",)),
     Action(name="set_target", node="eda", args=SetTargetArgs, description="Choose the target column.",
-           examples=("the target is survived",)),
+           examples=("the target is survived",),
+           # the nouns that name the target; "predict X" is read by the planner itself
+           phrases=("(target|label|outcome) [column|variable|col|field|feature]",)),
+    Action(name="exclude", node="eda", args=ExcludeArgs,
+           description=("Leave columns out of training (e.g. suspected leaks); applies to later train, tune "
+                        "and predict steps."),
+           examples=("exclude boat and body",),
+           # the words before the column names
+           phrases=("(exclude|excluding|drop|dropping|ignore|ignoring|remove|removing|omit|omitting|without)",
+                    "(leave|leaving) out", "except [for]", "(don't|do not) (use|include)", "get rid of",
+                    "forget [about]")),
     Action(name="preview", node="eda", args=PreviewArgs, description="Show the first rows of the data.",
-           examples=("show the first 10 rows",)),
+           examples=("show the first 10 rows",),
+           phrases=("(preview|head|peek|glimpse)", "(first|top|sample|example) [*] (rows|lines|records)",
+                    "show [me] [the|some|a few|a couple of] (data|dataset|table|rows|lines|records|file)",
+                    "(see|view|print) [me] [the|some|a few|a couple of] (rows|lines|records)",
+                    "[a] (few|couple [of]) (rows|lines|records|examples)", "look at the (data|dataset|table)",
+                    "what (does|do) the (data|dataset|table|rows) look like")),
     Action(name="describe", node="eda", args=NoArgs,
            description="Profile the data: types, missing values, target balance, leaks, plots.",
-           examples=("describe the data",)),
+           examples=("describe the data",),
+           phrases=("(describe|description|eda|exploratory|explore|profile|profiling|overview|statistics|stats"
+                    "|analyse|analyze|analysis|inspect|info|shape|correlation*|correlate*|distribution*|plot*)",
+                    "tell me about", "what's in", "what is in", "missing values", "how many (rows|columns)",
+                    "(show|list|what are) [me] [the] columns", "[class|target] (balance|imbalance)",
+                    "(balanced|imbalanced|unbalanced)", "(column|feature|data) types", "leak*",
+                    "(check|dig into|look into) [out] [the] (data|dataset|table|columns)",
+                    "(get|have) a (feel|sense) (for|of)", "what are we working with", "duplicate*",
+                    "(what|which) (kind|kinds|type|types) of (columns|data|features)",
+                    "(what|which) columns")),
     Action(name="train", node="trainer", args=TrainArgs,
            description="Train and evaluate models on a fixed held-out split.",
-           examples=("train classifiers", "train a random forest and logreg")),
+           examples=("train classifiers", "train a random forest and logreg"),
+           phrases=("(train*|retrain*|fit|fits|fitting|build|create|try|trying|compare|comparing|modeling"
+                    "|modelling|baseline*|classify)",
+                    "run [*] (models|classifiers|regressors)",
+                    "make [me] [a|some] (model|models|classifier|classifiers|regressor|regressors)",
+                    "how (well|accurately|good) [can] (we|i|you|it) [can|could] predict",
+                    "give [*] [*] a (shot|go|whirl|spin|try)",
+                    "see (which|what) [model|one|algorithm] (works|does|performs)")),
     Action(name="predict", node="trainer", args=PredictArgs,
            description="Predict new rows with the best model; writes predictions.csv.",
-           examples=("predict on new.csv",)),
+           examples=("predict on new.csv",),
+           # the verbs before the file of new rows
+           phrases=("(predict*|score|scoring|inference|forecast*)",
+                    "(apply|run|use) [the|my] [best|tuned|trained|final] model")),
     Action(name="tune", node="tuner", args=TuneArgs,
            description="Tune one model's hyper-parameters with Optuna.",
-           examples=("optimize SVC with 50 trials", "tune the best one for 5 minutes")),
+           examples=("optimize SVC with 50 trials", "tune the best one for 5 minutes"),
+           phrases=("[fine-](tune|tunes|tuned|tuning)", "(hpo|optuna|squeeze)",
+                    "(optimize|optimise|optimizing|optimising|optimization|optimisation)",
+                    "(maximize|maximise|maximizing|maximising|minimize|minimise|minimizing|minimising)",
+                    "hyper-param* (search|tuning|optimization|optimisation|sweep)",
+                    "search [the|for] [better] hyper-param*", "(grid|random|bayesian) search",
+                    "(improve|boost|push) [up] (it|its|the|that|this|performance|accuracy|score|results)",
+                    "make (it|them|that|this) (better|stronger|more accurate)",
+                    "(find|search for|look for) better (params|parameters|hyperparameters|settings)",
+                    "get more out of")),
     Action(name="best", node="reporter", args=BestArgs, description="Show the best model by a metric.",
-           examples=("best model by F1", "which model has the lowest RMSE")),
+           examples=("best model by F1", "which model has the lowest RMSE"),
+           phrases=("(best|top|winner|winning|strongest|lowest|highest|smallest|largest)",
+                    "which (model|one|classifier|regressor|algorithm)", "(who|which|what) won")),
     Action(name="history", node="reporter", args=HistoryArgs, description="List the experiments so far.",
-           examples=("show the last 5 experiments",)),
+           examples=("show the last 5 experiments",),
+           phrases=("(history|experiment*|leaderboard)", "(runs|results) so far",
+                    "(past|previous|recent|latest|last) [*] (runs|results|models)",
+                    "(list|show|display) [all|the|my] (runs|results|models)",
+                    "compare [the|all|my] (runs|results|experiments)",
+                    "what (have|did|has) (we|i|you) (tried|try|trained|train|done|do|run|ran)",
+                    "how (did|do|are|were) [the|my|our] (models|runs|experiments) (do|doing|perform*|go)",
+                    "what (were|are) [the|my|our] results")),
     Action(name="report", node="reporter", args=NoArgs, description="Write a full report of the session.",
-           examples=("write a report",)),
-    Action(name="help", node="reporter", args=NoArgs, description="Explain what the agent can do."),
+           examples=("write a report",),
+           phrases=("(report|recap|wrap-up|write-up)", "session summary",
+                    "(summary|summarize|summarise) [of] [the|this|our|my] (session|work|results|experiments"
+                    "|everything|what we did|so far)", "sum (it|everything|things) up")),
+    Action(name="help", node="reporter", args=NoArgs, description="Explain what the agent can do.",
+           phrases=("(help|commands|usage|capabilities)", "what can (you|i) (do|ask|say)",
+                    "what (do|can) you (do|know|understand|support)", "who are you", "what are you",
+                    "how (do|can|should) i (use|start|begin)", "how does (this|it) work",
+                    "where do i (start|begin)", "(what|which) (models|metrics|algorithms)",
+                    "available (models|metrics)")),
 )}
 
 

@@ -7,6 +7,7 @@ from langgraph.config import get_stream_writer
 from graph.context import Context
 from graph.state import AgentState
 from tools.errors import ColumnError, DataError
+from tools.keys import MODELS
 
 
 def emit(event: dict[str, Any]) -> None:
@@ -43,9 +44,15 @@ def load_frame(dataset: dict[str, Any], ctx: Context):
     return load_cached(dataset["path"], dataset["sha256"], cache_dir=ctx.home / "cache").frame
 
 
+def training_frame(dataset: dict[str, Any], ctx: Context):
+    """The frame models learn from: the dataset's frame without the columns the user excluded."""
+    return load_frame(dataset, ctx).drop(columns=dataset.get("excluded") or [], errors="ignore")
+
+
 def dataset_brief(dataset: dict[str, Any]) -> dict[str, Any]:
-    """The dataset fields an experiment record carries."""
-    return {k: dataset.get(k) for k in ("path", "sha256", "rows", "cols", "target")}
+    """The dataset fields an experiment record carries (and the excluded columns, when there are some)."""
+    brief = {k: dataset.get(k) for k in ("path", "sha256", "rows", "cols", "target")}
+    return brief | ({"excluded": list(dataset["excluded"])} if dataset.get("excluded") else {})
 
 
 def store_and_rank(records: list[dict[str, Any]], state: AgentState, ctx: Context) -> dict[str, Any]:
@@ -56,10 +63,26 @@ def store_and_rank(records: list[dict[str, Any]], state: AgentState, ctx: Contex
     for record in records:
         store.add(record)
     seen = {r["id"] for r in records}
-    task = records[-1]["task"]
+    task, data = records[-1]["task"], records[-1]["dataset"].get("sha256")
     everything = [r for r in state.get("experiments") or [] if r["id"] not in seen] + records
-    winner = best([r for r in everything if r.get("task") == task], task=task)
+    winner = best([r for r in everything if r.get("task") == task and r["dataset"].get("sha256") == data],
+                  task=task)
     update: dict[str, Any] = {"experiments": records, "best": winner}
     if winner:
         update["artifacts"] = {"best_model": save_best_model(winner, ctx.workspace(state["thread_id"]))}
     return update
+
+
+def too_good_warning(records: list[dict[str, Any]]) -> str:
+    """A warning for records whose test score is too good to be true, with the words that retrain the
+    models without the columns they lean on ("" when no record is suspicious)."""
+    flagged = [r for r in records if r.get("warning")]
+    if not flagged:
+        return ""
+    lines = [f"⚠ **Too good to be true?** {MODELS[r['model']].label}: {r['warning']['why']}" for r in flagged]
+    columns = list(dict.fromkeys(c for r in flagged for c in r["warning"]["features"]))
+    if columns:
+        which = "that column" if len(columns) == 1 else "any of these columns"
+        lines.append(f"If {which} is only known after the outcome, retrain without it: say "
+                     f"`train again without {', '.join(columns)}`.")
+    return "\n\n".join(lines)

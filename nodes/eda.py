@@ -1,4 +1,4 @@
-"""The eda node: load a file, choose the target, preview rows, profile the data."""
+"""The eda node: load a file, choose the target, preview rows, profile the data, leave columns out."""
 
 import json
 from pathlib import Path
@@ -10,7 +10,7 @@ from graph.context import Context
 from graph.state import AgentState, PlanStep, step_log
 from nodes.common import load_frame, require_dataset
 from tools import accel, loading, profile
-from tools.errors import DataError
+from tools.errors import ColumnError, DataError
 
 MAX_SCHEMA_COLUMNS = 200  # the checkpoint keeps a compact schema; wider tables keep the first 200
 MAX_EXAMPLE_CHARS = 24
@@ -33,11 +33,14 @@ def load(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
     same_file = previous.get("sha256") == dataset.sha256
     ref = {"path": str(path), "sha256": dataset.sha256, "rows": int(len(frame)), "cols": int(frame.shape[1]),
            "target": previous.get("target") if same_file else None,
-           "task": previous.get("task") if same_file else None, "columns": _compact(schema)}
+           "task": previous.get("task") if same_file else None, "columns": _compact(schema),
+           **({"excluded": previous["excluded"]} if same_file and previous.get("excluded") else {})}
     kinds = ", ".join(f"`{c['name']}` ({c['kind']})" for c in schema[:20])
     more = f" and {len(schema) - 20} more" if len(schema) > 20 else ""
     markdown = (f"Loaded **{path.name}**: {ref['rows']:,} rows × {ref['cols']} columns. "
                 f"Columns: {kinds}{more}.")
+    if dataset.notes:  # what loading changed (renamed headers, skipped lines, values read as missing…)
+        markdown += "\n\nWhile loading I " + "; ".join(dataset.notes) + "."
     log = [f"loaded {path} ({ref['rows']:,} × {ref['cols']}, sha256 {dataset.sha256[:12]})", *dataset.notes]
     if ref["target"]:
         log.append(f"same content as before: target `{ref['target']}` kept")
@@ -88,7 +91,25 @@ def describe(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
             "steps": [step_log(step, log=log, result=result)]}
 
 
-ACTIONS = {"load": load, "set_target": set_target, "preview": preview, "describe": describe}
+def exclude(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
+    """Leave columns out of every later train, tune and predict step (suspected leaks, unwanted inputs)."""
+    dataset = require_dataset(state)
+    names = list(load_frame(dataset, ctx).columns)
+    asked = [profile.resolve_column(names, name) for name in step["args"]["columns"]]
+    if dataset.get("target") in asked:
+        raise ColumnError(f"`{dataset['target']}` is the target, so it is never a model input; to predict "
+                          "another column, say e.g. `the target is <column>`.")
+    excluded = [c for c in names if c in {*asked, *(dataset.get("excluded") or [])}]
+    markdown = (f"Left out of training from now on: {', '.join(f'`{c}`' for c in asked)}"
+                + (f" (all left out: {', '.join(f'`{c}`' for c in excluded)})" if excluded != asked else "")
+                + ". Train again to see the effect.")
+    log = [f"excluded: {', '.join(excluded)}"]
+    return {"dataset": {**dataset, "excluded": excluded},
+            "steps": [step_log(step, log=log, result={"markdown": markdown})]}
+
+
+ACTIONS = {"load": load, "set_target": set_target, "preview": preview, "describe": describe,
+           "exclude": exclude}
 
 
 def _find(raw: str, ctx: Context, state: AgentState) -> Path:

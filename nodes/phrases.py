@@ -1,17 +1,18 @@
 """Text helpers of the rule planner: paths, clauses, numbers in words, model, metric and column mentions."""
 
-import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from tools.keys import METRICS, MODELS
+from rapidfuzz import fuzz
 
-DATA_EXTENSIONS = ("csv", "tsv", "txt", "parquet", "pq", "feather", "json", "jsonl", "ndjson", "xlsx", "xls")
-COMPRESSIONS = ("gz", "bz2", "zip", "xz", "zst")
-_EXT = rf"\.(?:{'|'.join(DATA_EXTENSIONS)})(?:\.(?:{'|'.join(COMPRESSIONS)}))?"
-_QUOTED_PATH = re.compile(rf"""(["'`])([^"'`\n]+?{_EXT})\1""", re.IGNORECASE)
-_BARE_PATH = re.compile(rf"(?<![\w/.~\\-])((?:[\w~.:+\\/-]*[/\\])?[\w.+-]+{_EXT})(?![\w/])", re.IGNORECASE)
+from tools import formats
+from tools.keys import METRICS, MODELS
+from tools.names import normalize
+
+_QUOTED_PATH = re.compile(rf"""(["'`])([^"'`\n]+?{formats.PATTERN})\1""", re.IGNORECASE)
+_BARE_PATH = re.compile(rf"(?<![\w/.~\\-])((?:[\w~.:+\\/-]*[/\\])?[\w.+-]+{formats.PATTERN})(?![\w/])",
+                        re.IGNORECASE)
 _QUOTED = re.compile(r"""(?<!\w)(["'`])([^"'`\n]+?)\1(?!\w)""")
 PATH_MARK, QUOTE_MARK = "\ue000", "\ue001"
 _PLACEHOLDER = re.compile(f"([{PATH_MARK}{QUOTE_MARK}])(\\d+)\\1")
@@ -44,7 +45,8 @@ _SECONDS_PER_UNIT = {"s": 1, "m": 60, "h": 3600}
 
 # Words that follow "and" when it joins two requests rather than two models ("train RF and tune it").
 _NEXT_REQUEST = (r"(?:also\s+|then\s+|please\s+)?(?:load|open|read|import|use|set|describe|profile|explore"
-                 r"|summari[sz]e|show|display|list|give|print|preview|train|fit|build|try|compare|tune"
+                 r"|summari[sz]e|show|display|list|give|print|preview|(?:re)?train|fit|build|try|compare|tune"
+                 r"|exclude|drop|ignore|remove|leave"
                  r"|optimi[sz]e|maximi[sz]e|minimi[sz]e|search|predict|score|apply|report|write|generate"
                  r"|make|run|tell|what|which|find|pick|help|leaderboard"
                  r"|(?:the\s+)?(?:history|last|latest|best\s+model))\b")
@@ -216,7 +218,7 @@ class Catalog:
         compact = "".join(words)
         if len(compact) < self.FUZZY_MIN_CHARS:
             return None
-        scored = sorted(((difflib.SequenceMatcher(None, compact, phrase.replace(" ", "")).ratio(), key)
+        scored = sorted(((fuzz.ratio(compact, phrase.replace(" ", "")) / 100, key)
                          for phrase, key in self._phrases.items()
                          if len(phrase.split()) == len(words) and len(phrase.replace(" ", "")) >= 4),
                         reverse=True)
@@ -228,11 +230,6 @@ class Catalog:
 
 MODEL_CATALOG = Catalog({key: model.synonyms for key, model in MODELS.items()})
 METRIC_CATALOG = Catalog({key: metric.synonyms for key, metric in METRICS.items()})
-
-
-def normalize(name: str) -> str:
-    """A column name in lower-case letters and digits only ("Sale Price" == "SalePrice" == "sale_price")."""
-    return re.sub(r"[^0-9a-z]", "", name.lower())
 
 
 def columns_named(phrase: str, columns: list[str], max_words: int = 5) -> list[str]:
@@ -251,20 +248,3 @@ def columns_named(phrase: str, columns: list[str], max_words: int = 5) -> list[s
                 break
         i += 1
     return found
-
-
-def columns_like(word: str, columns: list[str]) -> list[str]:
-    """Columns that contain `word`, or failing that are spelt close to it (candidates for a target)."""
-    wanted = normalize(word)
-    if len(wanted) < 3:
-        return []
-    containing = [c for c in columns if wanted in normalize(c)]
-    if containing:
-        return containing
-    by_norm = {normalize(c): c for c in columns}
-    return [by_norm[n] for n in difflib.get_close_matches(wanted, list(by_norm), n=3, cutoff=0.75)]
-
-
-def is_data_file(name: str) -> bool:
-    """Whether `name` ends like a data file: a table format's extension, optionally compressed."""
-    return re.search(_EXT + "$", name, re.IGNORECASE) is not None

@@ -1,16 +1,30 @@
 """The `rules` planner: an offline, deterministic reading of a chat message into CONTRACT.md plan steps.
 
-How it reads: the message is cut into clauses (commas, "then", an "and" that starts a new request); a clause
-with no request of its own ("logreg and SVM", "50 trials") continues the one before it. A clause may load a
-file and set the target, then does at most one main action; steps keep the order the user wrote them in.
+How it reads:
+1. Paths and quoted strings are set aside (phrases.mark), then misspelt words are read as the vocabulary's
+   words or the loaded dataset's column names, each with a note (nodes/spelling.py).
+2. The message is cut into sentences, each a request, a question or a request for advice
+   (nodes/questions.py), and the sentences into clauses (commas, "then", an "and" that starts a new request);
+   a clause with no request of its own ("logreg and SVM", "50 trials") continues the one before it when
+   that is of the same kind (nodes/intents.py).
+3. A clause may load a file, set the target and leave columns out, then does at most one main action, found
+   by the phrase templates of graph/vocabulary.py ("show [me] [the|some|a few] rows") in a fixed priority.
+4. Steps keep the order the user wrote them in, with one exception: a target (or an exclusion that no later
+   step would use) named after the train or tune step it is for moves to just before the first such step,
+   never before a load ("train classifiers, the target is survived").
 
 Choices:
+- A question never starts a run. A question about the data or the results may plan read-only steps
+  (describe, preview, best, history, report, help); any other question, and every request for advice, plans
+  nothing and is answered with the words that would run it on the user's data ("train random forest and
+  gradient boosting"). Polite requests ("can you train…?", "could you tune it?") are requests.
 - It asks (a reply, no steps) only when the words themselves are unclear: an unknown model, an unknown or
-  ambiguous target column, "load" with no file, "predict" with no new data, tuning "the best" model when
-  nothing is trained or planned, or "go back" (that is a fork from a checkpoint, not a plan).
-- Column names are matched against the loaded dataset's schema (case, spaces and punctuation ignored, then
-  containment or a close spelling, with a note); while no schema is known, or a new file is about to be
-  loaded, the user's words are taken as they are and the eda node resolves them.
+  ambiguous column, "load" with no file, "predict" with no new data, tuning "the best" model when nothing is
+  trained or planned, or "go back" (that is a fork from a checkpoint, not a plan).
+- Column names (targets, excluded columns) are matched against the loaded dataset's schema (case, spaces and
+  punctuation ignored, then containment or a close spelling, with a note); while no schema is known, or a
+  new file is about to be loaded, the user's words are taken as they are and the eda node resolves them.
+  Quoted names are kept verbatim.
 - "Tune the best one" names the best model so far when the state holds experiments, and leaves the model
   out (the tuner's default: the best trained so far) when this same message trains first.
 - "load titanic" (no extension) loads a data file of that name from the working folder or samples/.
@@ -23,6 +37,7 @@ Choices:
   time is what ends the search.
 """
 
+import dataclasses
 import glob
 import re
 from dataclasses import dataclass, field
@@ -32,76 +47,33 @@ from typing import Any
 from graph.context import Context
 from graph.protocols import PlanResult
 from graph.state import AgentState
-from graph.vocabulary import ACTIONS, help_text, validate_step
-from nodes import phrases
-from nodes.phrases import METRIC_CATALOG, MODEL_CATALOG, PATH_MARK, Mention
-from tools.keys import MODELS, PRIMARY_METRIC
+from graph.vocabulary import ACTIONS, GO_BACK, help_text, phrase_regex, phrase_words, validate_step
+from nodes import intents, phrases, questions
+from nodes.phrases import METRIC_CATALOG, MODEL_CATALOG, PATH_MARK
+from nodes.spelling import Speller
+from tools import formats, names
+from tools.keys import METRICS, MODELS, PRIMARY_METRIC
 
 PLANNER = "rules"
 _COLUMNS_SHOWN = 25  # column names listed when asking which column is meant
+_USES_COLUMNS = ("train", "tune")  # the steps a target or an exclusion must come before
 _I = re.IGNORECASE
 
-_PREDICT_PATH = re.compile(
-    rf"\b(?:predict\w*|scor(?:e|ing)|inference|(?:apply|run|use)\s+(?:the\s+|my\s+)?(?:best\s+|tuned\s+"
-    rf"|trained\s+|final\s+)?model)\s+(?:(?:on|for|in|of|from|to|at|with|using|the|a|my|new|unseen|fresh|data"
-    rf"|rows|file|dataset|best|model)\s+)*{PATH_MARK}\d", _I)
-_PREDICT_NOTHING = re.compile(r"(?:please\s+)?(?:make\s+|run\s+|get\s+)?(?:some\s+)?predict(?:ions?)?"
-                              r"(?:\s+(?:on|for)\s+(?:the\s+)?(?:new|unseen)\s+data)?", _I)
-_REPORT = re.compile(r"\b(?:report|recap|session\s+summary|wrap[\s-]?up"
-                     r"|summar\w*\s+(?:of\s+)?(?:the\s+|this\s+|our\s+|my\s+)?"
-                     r"(?:session|work|results|experiments|everything|what\s+we\s+did|so\s+far))\b", _I)
-_SUMMARY = re.compile(r"\bsummar\w*", _I)
-_DATA_WORDS = re.compile(r"\b(?:data|dataset|table|file|columns?|features?|frame|it)\b", _I)
-_TUNE = re.compile(r"\b(?:tun(?:e|es|ed|ing)|fine[\s-]?tun\w*|optimi[sz]\w*|maximi[sz]\w*|minimi[sz]\w*"
-                   r"|hpo|optuna|hyper[\s-]?param\w*\s+(?:search|tuning|optimi[sz]\w*|sweep)"
-                   r"|search\s+(?:the\s+)?hyper|(?:grid|random|bayesian)\s+search)\b", _I)
-_TRAIN = re.compile(r"\b(?:train\w*|fit|fits|fitting|build|create|try|trying|comparing|model(?:l)?ing"
-                    r"|compare(?!\s+(?:the\s+)?(?:experiments|results|runs))|baselines?|classify"
-                    r"|run\s+(?:\w+\s+)?(?:models|classifiers|regressors))\b", _I)
-_HISTORY = re.compile(r"\b(?:history|experiments?|leaderboard|(?:runs|results)\s+so\s+far"
-                      r"|(?:past|previous|recent|latest|last)\s+(?:\w+\s+)?(?:runs|results|models)"
-                      r"|(?:list|show|display)\s+(?:all\s+|the\s+|my\s+)?(?:runs|results|models)"
-                      r"|what\s+(?:have|did)\s+(?:we|i|you)\s+(?:tried|try|trained|train|done))\b", _I)
-_BEST = re.compile(r"\b(?:best|top|winner|winning|strongest|lowest|highest|smallest|largest"
-                   r"|which\s+(?:model|one|classifier|regressor|algorithm))\b", _I)
-_DESCRIBE = re.compile(r"\b(?:describe|description|eda|exploratory|explore|profile|profiling|overview"
-                       r"|statistics|stats|analy[sz]e|analysis|inspect|info|tell\s+me\s+about"
-                       r"|what'?s\s+in|what\s+is\s+in|correlat\w*|distributions?|missing\s+values|plots?"
-                       r"|shape|how\s+many\s+(?:rows|columns)"
-                       r"|(?:show|list|what\s+are)\s+(?:me\s+)?(?:the\s+)?columns)\b", _I)
-_PREVIEW = re.compile(r"\b(?:preview|head|peek|glimpse"
-                      r"|(?:first|top|sample)\s+(?:\w+\s+)?(?:rows|lines|records)"
-                      r"|show\s+(?:me\s+)?(?:the\s+|some\s+)?(?:data|dataset|table|rows|file)"
-                      r"|look\s+at\s+the\s+data)\b", _I)
-_HELP = re.compile(r"\b(?:help|commands|usage|what\s+can\s+(?:you|i)\s+(?:do|ask|say)|what\s+do\s+you\s+do"
-                   r"|how\s+(?:do|can|should)\s+i\s+(?:use|start)|how\s+does\s+(?:this|it)\s+work"
-                   r"|(?:what|which)\s+(?:models|metrics|algorithms)|available\s+(?:models|metrics))\b", _I)
-_GO_BACK = re.compile(r"\b(?:go(?:ing)?\s+back|undo|revert|rewind|roll\s*back|fork)\b", _I)
-_LOAD_VERB = re.compile(r"\b(?:load|open|read|import|upload)\b", _I)
+_GO_BACK = re.compile(phrase_regex(GO_BACK), _I)
 _GREETING = re.compile(r"\s*(?:hi|hello|hey|hiya|howdy|good\s+(?:morning|afternoon|evening)|greetings)\b", _I)
 _THANKS = re.compile(r"\s*(?:thanks|thank\s+you|thx|cheers)\b", _I)
-_QUESTION = re.compile(r"\?\s*$|^\s*(?:what|why|how|when|who|where|is|are|can|could|should|does|do)\b", _I)
 _USING = re.compile(r"\b(?:use|using|with)\b", _I)
 _USING_THE = re.compile(r"\b(?:with|using|for)\s+(?:the\s+|a\s+|my\s+)?$", _I)
 _IT = re.compile(r"\b(?:it|that(?:\s+one|\s+model)?|this(?:\s+one|\s+model)?|the\s+model)\b", _I)
 
-_TARGET_AFTER = re.compile(r"\b(?:target|label|outcome)(?:\s+(?:column|variable|col|field|feature))?"
-                           r"(?P<link>\s+(?:is|will\s+be|should\s+be|would\s+be|being|to|as)\s+"
-                           r"|\s*(?:==?|:)\s*|\s+)"
-                           r"(?P<rest>.*)", _I)
-_TARGET_BEFORE = re.compile(r"^(?P<rest>.*?)\s+(?:is|as)\s+(?:the\s+|my\s+|our\s+)?"
-                            r"(?:target|label|outcome)\b", _I)
-_PREDICT_TARGET = re.compile(r"\bpredict(?:s|ing)?\s+(?P<rest>.+)", _I)
 _TARGET_END = re.compile(r"\s+(?:with|using|via|by|then|for|on|in|from|so|because|while|when|given|based)\b"
                          r"|[,;]", _I)
-_OBJECT_END = re.compile(r"\b(?:with|for|using|on|to|by|in|within|under|over|at|via|so|until|then"
-                         r"|against|across|from|if|because|while|after|before|maximi[sz]\w*|minimi[sz]\w*)\b"
-                         r"|[,;]", _I)
+_LIST_END = re.compile(r"\b(?:with|for|using|on|to|by|in|then|from|when|before|after|so|because|since|while"
+                       r"|if|as)\b|[;:]", _I)
+_LIST_SPLIT = re.compile(r"\s*(?:,|&|\b(?:and|or|plus|nor)\b)\s*", _I)
 _ALL_ROWS = re.compile(r"\b(?:all|every|each)\s+(?:the\s+|of\s+the\s+)?(?:rows|data|records)"
                        r"|\b(?:full|whole|entire|complete)\s+(?:data(?:set)?|table|training\s+set)\b"
                        r"|\bno\s+(?:sub)?sampl\w*", _I)
-_CLASSIFICATION = re.compile(r"\b(?:classif\w*|binary|multi-?class)\b", _I)
-_REGRESSION = re.compile(r"\b(?:regress\w*|continuous)\b", _I)
 
 # Words that may surround a target column name without being part of it.
 _TARGET_FILLERS = frozenset("""
@@ -109,141 +81,82 @@ the a an column col variable field feature whether which if will would be is are
 its value values named called use using set make take with as to best better well them new data rows what
 how who many much
 """.split())
-# Words that may stand between "train"/"tune" and the models without naming a model.
-_OBJECT_FILLERS = frozenset("""
-a an the some few several all any my our its it them this that these those one ones both each every best
-top good better different various default simple quick basic standard new another other more model models
-classifier classifiers regressor regressors algorithm algorithms estimator estimators baseline baselines
-learner learners method methods approach approaches trial trials n_trials iterations rounds evaluations
-and or plus also as well please again now further bit little quickly fast just then too hyperparameters
-hyperparameter hyper parameters parameters params param search sweep settings tuning tune optimization
-optimisation classification regression classify regress classifying predictive supervised machine learning
-ml data dataset me us let lets let's can you could would i we want like do run try compare evaluate test
-fit train couple lot of everything anything something whole
+# Words around the names of columns to leave out.
+_EXCLUDE_FILLERS = frozenset("""
+the a an column columns col cols feature features variable variables field fields too also as well please
+again it them both these those my our
 """.split())
+# Exclusion words that may also come before things other than columns ("train without sampling"): what
+# follows them is left out only when it names a column.
+_HEDGED = frozenset({"without", "except", "except for"})
 _FILE_FILLERS = frozenset("the a an my our this that data dataset file table sample samples set please up it"
                           .split())
+# The words the planner reads (what a misspelling is read as), and the model and metric names (left to the
+# catalogs, which note "Read "bosting" as the model …").
+_VOCABULARY = frozenset({w for a in ACTIONS.values() for p in a.phrases for w in phrase_words(p)}
+                        | _TARGET_FILLERS | intents.OBJECT_FILLERS | phrases.COMMON_WORDS
+                        | set(re.findall(r"[a-z]{3,}", phrases.NUMBER_WORDS)) | {"sampling", "timeout"})
+_NAMES = {word for key, spec in [*MODELS.items(), *METRICS.items()] for synonym in (key, *spec.synonyms)
+          for word in re.findall(r"[a-z]+", synonym)}
+_SPELLER = Speller(_VOCABULARY, known=_NAMES | phrase_words(GO_BACK) | {"tries", "attempts"})
+
 
 class _Ask(Exception):
     """The user must be asked instead of planned for; the message is the question."""
 
 
 def plan(message: str, state: AgentState | None, ctx: Context | None = None) -> PlanResult:
-    """Read `message` into plan steps in the order written, or into a reply that asks or helps."""
-    reader = _Reader(state or {}, phrases.mark(message))
+    """Read `message` into plan steps in the order written, or into a reply that asks, answers or helps."""
+    state = state or {}
+    marked = phrases.mark(message)
+    text, corrections = _SPELLER.correct(marked.text, _schema_names(state, marked))
+    reader = _Reader(state, dataclasses.replace(marked, text=text), notes=corrections)
     try:
         reader.read()
     except _Ask as ask:
         return PlanResult(steps=[], planner=PLANNER, notes=reader.notes, reply=str(ask), needs_input=True)
     if not reader.steps:
-        return PlanResult(steps=[], planner=PLANNER, notes=reader.notes, reply=_no_action_reply(message))
+        return PlanResult(steps=[], planner=PLANNER, notes=reader.notes,
+                          reply=_no_action_reply(message, reader.asked))
     return PlanResult(steps=reader.steps, planner=PLANNER, notes=reader.notes)
 
 
-def _no_action_reply(message: str) -> str:
+def _schema_names(state: AgentState, marked: phrases.Marked) -> list[str]:
+    """Column names a misspelling may mean: the loaded dataset's, unless another file is to replace it."""
+    if marked.paths or any(s.get("action") == "load" for s in state.get("plan") or []):
+        return []
+    return [c["name"] for c in (state.get("dataset") or {}).get("columns") or [] if c.get("name")]
+
+
+def _no_action_reply(message: str, asked: list[tuple[str, str | None]]) -> str:
     if _GREETING.match(message):
         opening = ("Hello! I am dsgraph, a data-science assistant: I load a table, profile it, "
                    "train and tune models.")
     elif _THANKS.match(message):
         opening = "You're welcome!"
-    elif _QUESTION.search(message):
-        opening = ("I can't answer general questions: I plan data-science steps on your data. "
-                   "Here is what you can ask me.")
+    elif asked:
+        opening = questions.reply([said for _, said in asked if said])
     else:
         opening = "I did not find a request I know in that. Here is what you can ask me."
     return f"{opening}\n\n{help_text()}"
 
 
-def _main_action(marked: phrases.Marked, clause: str, bare_models: bool = True) -> str | None:
-    """The one action a clause asks for, by priority; None when it only loads, sets a target or continues.
-
-    With `bare_models`, a clause that only names models ("random forest and logreg") means train them.
-    """
-    plain = marked.plain(clause)
-    if _PREDICT_PATH.search(clause) or _PREDICT_NOTHING.fullmatch(plain.strip(" .!")):
-        return "predict"
-    if _REPORT.search(plain) or (_SUMMARY.search(plain) and not _DATA_WORDS.search(plain)):
-        return "report"
-    if _HISTORY.search(plain):
-        return "history"
-    if _TUNE.search(plain) or phrases.trials(plain) is not None:
-        return "tune"
-    if _TRAIN.search(plain):
-        return "train"
-    for action, pattern in (("best", _BEST), ("describe", _DESCRIBE)):
-        if pattern.search(plain):
-            return action
-    if _SUMMARY.search(plain):
-        return "describe"
-    if _PREVIEW.search(plain) or phrases.rows(plain) is not None:
-        return "preview"
-    if _HELP.search(plain):
-        return "help"
-    mentions = MODEL_CATALOG.find(plain) if bare_models else []
-    if mentions and not _unknown_words(plain, 0, len(plain), mentions):
-        return "train"
-    return None
-
-
-def _has_request(marked: phrases.Marked, clause: str) -> bool:
-    """Whether a clause asks for something itself, rather than continuing the previous one."""
-    plain = marked.plain(clause)
-    return bool(_main_action(marked, clause, bare_models=False) or PATH_MARK in clause
-                or any(p.search(plain) for p in (_LOAD_VERB, _TARGET_AFTER, _TARGET_BEFORE, _PREDICT_TARGET)))
-
-
-def _requests(marked: phrases.Marked) -> list[str]:
-    """The clauses of a marked message, continuations ("50 trials", "and SVM") glued to their request."""
-    merged: list[str] = []
-    for clause in phrases.clauses(marked.text):
-        action = _main_action(marked, clause)
-        continues_tuning = (action == "tune" and merged and _main_action(marked, merged[-1]) == "tune"
-                            and not MODEL_CATALOG.find(marked.plain(clause)))
-        if merged and (continues_tuning or not _has_request(marked, clause)):
-            merged[-1] = f"{merged[-1]}, {clause}"
-        else:
-            merged.append(clause)
-    return merged
-
-
-def _unknown_words(text: str, start: int, end: int | None, mentions: list[Mention]) -> list[str]:
-    """Words in text[start:end] that are neither a known model or metric nor filler: an unknown model name."""
-    chars = list(text)
-    for mention in [*mentions, *METRIC_CATALOG.find(text, fuzzy=False)]:
-        chars[mention.start:mention.end] = " " * (mention.end - mention.start)
-    words = re.findall(r"[a-z][a-z0-9_'-]*", "".join(chars)[start:end].lower())
-    return [w for w in words if w not in _OBJECT_FILLERS and not re.fullmatch(phrases.NUMBER_WORDS, w)]
-
-
-def _unknown_object(text: str, start: int, mentions: list[Mention]) -> list[str]:
-    """Unknown words in the object of the verb ending at `start` ("train a decision tree on …")."""
-    stop = _OBJECT_END.search(text, start)
-    return _unknown_words(text, start, stop.start() if stop else None, mentions)
-
-
-def _task(text: str) -> str | None:
-    """The task named by words like "classifiers" or "regression" (model names blanked out first)."""
-    for mention in MODEL_CATALOG.find(text, fuzzy=False):
-        text = text[:mention.start] + " " * (mention.end - mention.start) + text[mention.end:]
-    classification, regression = _CLASSIFICATION.search(text), _REGRESSION.search(text)
-    if bool(classification) != bool(regression):
-        return "classification" if classification else "regression"
-    return None
-
-
-def _targets_first(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A target named anywhere in a message applies to all of it: set it right after the load before it."""
+def _in_order_of_use(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Steps in the order written, except that a target, or an exclusion no later step would use, named after
+    the train or tune step it is for moves to just before the first such step (never before a load)."""
     ordered: list[dict[str, Any]] = []
-    for step in steps:
+    for n, step in enumerate(steps):
         at = len(ordered)
-        if step["action"] == "set_target":
-            at = max((i + 1 for i, s in enumerate(ordered) if s["action"] == "load"), default=0)
+        used_later = any(s["action"] in _USES_COLUMNS for s in steps[n + 1:])
+        if step["action"] == "set_target" or (step["action"] == "exclude" and not used_later):
+            loaded = max((i + 1 for i, s in enumerate(ordered) if s["action"] == "load"), default=0)
+            at = next((i for i in range(loaded, at) if ordered[i]["action"] in _USES_COLUMNS), at)
         ordered.insert(at, step)
     return ordered
 
 
-def _which_target(choices: list[str]) -> str:
-    return f"Which column is the target: {' or '.join(choices)}? Say e.g. \"the target is {choices[0]}\"."
+def _which(choices: list[str], purpose: str) -> str:
+    return f"Which column {purpose}: {' or '.join(choices)}?"
 
 
 def _words(text: str) -> list[str]:
@@ -266,6 +179,8 @@ class _Reader:
     marked: phrases.Marked
     steps: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    asked: list[tuple[str, str | None]] = field(default_factory=list)  # unrun questions, words that run them
+    target_words: set[str] = field(default_factory=set)  # the words of the clause that named the target
 
     def read(self) -> None:
         """Plan every clause of the message in order; raises `_Ask` when the user must be asked."""
@@ -275,35 +190,69 @@ class _Reader:
                        "or fork from one of its checkpoints (`python app.py checkpoints --thread ID`, then "
                        "`python app.py resume --thread ID --checkpoint CID`).")
         ignored = []
-        for clause in _requests(self.marked):
+        for clause, kind in intents.requests(self.marked):
             before = len(self.steps)
-            self._clause(clause)
-            understood = len(self.steps) > before or _main_action(self.marked, clause) is not None
+            if kind != "request" and not self._question(clause, kind):
+                continue
+            if kind == "request":
+                self._clause(clause)
+            understood = len(self.steps) > before or intents.main_action(self.marked, clause) is not None
             if not (understood or _GREETING.match(clause) or _THANKS.match(clause)):
                 ignored.append(self.marked.plain(clause).strip())
         if self.steps:
             self.notes += [f"Not understood, ignored: {text!r}" for text in ignored]
-        self.steps = _targets_first(self.steps)
+            self.notes += [f"Not run, a question: {text!r}." + (f" To run it, say `{said}`." if said else "")
+                           for text, said in self.asked]
+        self.steps = _in_order_of_use(self.steps)
+
+    def _question(self, clause: str, kind: questions.Kind) -> bool:
+        """Plan a question's clause if it only reads (True); else plan nothing and note the words that would
+        run it (False). Advice plans nothing."""
+        steps, notes = len(self.steps), len(self.notes)
+        try:
+            self._clause(clause)
+        except _Ask:
+            pass
+        planned = self.steps[steps:]
+        if kind == "question" and planned and all(s["action"] in questions.READ_ONLY for s in planned):
+            return True
+        del self.steps[steps:], self.notes[notes:]
+        plain = self.marked.plain(clause)
+        mentions = MODEL_CATALOG.find(plain)
+        said = {m.key: plain[m.start:m.end] for m in reversed(mentions)}
+        runs = [s for s in planned if s["action"] not in questions.READ_ONLY]
+        if not runs and mentions:
+            runs = [validate_step("train", {"models": list(dict.fromkeys(m.key for m in mentions))})]
+        self.asked.append((plain.strip(), ", then ".join(questions.words_for(s, said) for s in runs) or None))
+        return False
 
     def _clause(self, clause: str) -> None:
-        plain = self.marked.plain(clause)
-        action = _main_action(self.marked, clause)
+        action = intents.main_action(self.marked, clause)
+        self.target_words = set()
         if action != "predict":
+            clause, excluded = self._exclusion(clause)
+            action = intents.main_action(self.marked, clause) if excluded is not None else action
+            plain = self.marked.plain(clause)
             paths = self.marked.paths_in(clause)
             for path in paths:
                 self._add("load", {"path": path})
-            if not paths and action is None and _LOAD_VERB.search(plain):
+            if not paths and action is None and intents.SAYS["load"].search(plain):
                 self._add("load", {"path": self._named_file(plain)})
             if column := self._target(clause, action):
                 self._add("set_target", {"column": column})
+            if excluded:
+                self._add("exclude", {"columns": excluded})
             if action is None and (column or _USING.search(plain)) and MODEL_CATALOG.find(plain):
                 action = "train"  # "predict the price with boosted trees", "use RF"
         if action:
-            getattr(self, f"_{action}")(clause, plain)
+            getattr(self, f"_{action}")(clause, self.marked.plain(clause))
 
     def _add(self, action: str, args: dict[str, Any]) -> None:
         step = validate_step(action, args)
-        if not self.steps or self.steps[-1] != step:
+        if self.steps and self.steps[-1]["action"] == "exclude" == action:
+            merged = list(dict.fromkeys([*self.steps[-1]["args"]["columns"], *step["args"]["columns"]]))
+            self.steps[-1] = validate_step("exclude", {"columns": merged})
+        elif not self.steps or self.steps[-1] != step:
             self.steps.append(step)
 
     # --- main actions -----------------------------------------------------------------------------------
@@ -316,14 +265,14 @@ class _Reader:
             self._add("predict", {"path": path})
 
     def _train(self, clause: str, plain: str) -> None:
-        verb = _TRAIN.search(plain)
+        verb = intents.SAYS["train"].search(plain)
         models = self._models(plain, verb.end() if verb else None)
-        task = _task(plain) or _task(self.marked.plain(self.marked.text)) or "auto"
+        task = intents.task(plain) or intents.task(self.marked.plain(self.marked.text)) or "auto"
         every_row = {"all_rows": True} if _ALL_ROWS.search(plain) else {}
         self._add("train", {"task": task} | ({"models": models} if models else {}) | every_row)
 
     def _tune(self, clause: str, plain: str) -> None:
-        verb = _TUNE.search(plain)
+        verb = intents.SAYS["tune"].search(plain)
         metric = self._metric(plain)
         models = self._models(plain, verb.end() if verb else 0) or [self._model_to_tune(plain, metric)]
         args: dict[str, Any] = {"metric": metric} if metric else {}
@@ -375,7 +324,8 @@ class _Reader:
     def _models(self, plain: str, start: int | None) -> list[str]:
         """The model keys named in a clause; asks when the verb's object (after `start`) is no known model."""
         mentions = MODEL_CATALOG.find(plain)
-        if start is not None and (unknown := _unknown_object(plain, start, mentions)):
+        unknown = [] if start is None else intents.unknown_object(plain, start, mentions)
+        if unknown := [w for w in unknown if w not in self.target_words]:  # "… how well we can predict churn"
             raise _Ask(f"I don't know a model called \"{' '.join(unknown)}\". Models I can train: "
                        f"{', '.join(f'{k} ({m.label})' for k, m in MODELS.items())}. Which one did you mean?")
         keys: list[str] = []
@@ -422,8 +372,8 @@ class _Reader:
     def _columns(self) -> list[str] | None:
         """The loaded dataset's column names; None when unknown or about to change (a load is planned)."""
         dataset = self.state.get("dataset") or {}
-        names = [c["name"] for c in dataset.get("columns") or [] if c.get("name")]
-        return names if names and not self._loading() else None
+        listed = [c["name"] for c in dataset.get("columns") or [] if c.get("name")]
+        return listed if listed and not self._loading() else None
 
     def _loading(self) -> bool:
         """Whether a new file will be loaded before this message's steps run (queued or planned)."""
@@ -432,54 +382,81 @@ class _Reader:
     def _target(self, clause: str, action: str | None) -> str | None:
         """The target column a clause names, if any; asks when it is unknown or ambiguous."""
         plain = re.sub(f"{PATH_MARK}\\d+{PATH_MARK}", " ", clause)
-        found, trigger = _TARGET_AFTER.search(plain), "target"
+        found, trigger = intents.TARGET_AFTER.search(plain), "target"
         if (found and not found.group("link").strip() and action is not None
                 and not _USING_THE.search(plain[:found.start()])):
             found = None  # "describe the target distribution": a noun, unlike "train with the label survived"
         if not (found and found.group("rest").strip()):
-            found = _TARGET_BEFORE.search(plain) or _PREDICT_TARGET.search(plain)
-            trigger = "predict" if found and found.re is _PREDICT_TARGET else "target"
+            found = intents.TARGET_BEFORE.search(plain) or intents.PREDICT_TARGET.search(plain)
+            trigger = "predict" if found and found.re is intents.PREDICT_TARGET else "target"
         if not found:
             return None
         parts = _TARGET_END.split(found.group("rest"))
-        rest = parts[-1] if found.re is _TARGET_BEFORE else parts[0]  # "train with X as the target": X
+        rest = parts[-1] if found.re is intents.TARGET_BEFORE else parts[0]  # "train with X as the target": X
         quoted = self.marked.quotes_in(rest)
         words = [w for w in _words(self.marked.plain(rest)) if w.lower() not in _TARGET_FILLERS]
         if not quoted and not words:
             return None
+        self.target_words = {w.lower() for w in words}
         said = quoted[0] if quoted else " ".join(words)
         columns = self._columns()
         choices = [said] if quoted else re.split(r"\s+(?:or|and)\s+|\s*[/|]\s*", said)
+        purpose = "is the target"
         if columns is None and len(choices) > 1:
-            raise _Ask(_which_target(choices))
+            raise _Ask(_which(choices, purpose) + f" Say e.g. \"the target is {choices[0]}\".")
         if columns is None:
             return said if quoted or trigger == "target" else words[-1]
-        return self._known_column(said, quoted[:1] or words, columns)
-
-    def _known_column(self, said: str, words: list[str], columns: list[str]) -> str:
         named = phrases.columns_named(said, columns)
-        if len(named) == 1:
-            return named[0]
         if len(named) > 1:
-            raise _Ask(_which_target(named))
-        similar = list(dict.fromkeys(c for w in words for c in phrases.columns_like(w, columns)))
+            raise _Ask(_which(named, purpose) + f" Say e.g. \"the target is {named[0]}\".")
+        return named[0] if named else self._closest_column(said, quoted[:1] or words, columns, purpose)
+
+    def _exclusion(self, clause: str) -> tuple[str, list[str] | None]:
+        """The clause without the columns it leaves out ("without boat, body"), and those columns (None when
+        it names none; [] when they were only planner words, as in "without sampling")."""
+        found = intents.SAYS["exclude"].search(clause)
+        if not found:
+            return clause, None
+        stop = _LIST_END.search(clause, found.end())
+        end = stop.start() if stop else len(clause)
+        blanked = clause[:found.start()] + " " * (end - found.start()) + clause[end:]
+        columns = self._columns()
+        hedged = found.group().lower() in _HEDGED
+        excluded: list[str] = []
+        for item in _LIST_SPLIT.split(clause[found.end():end]):
+            quoted = self.marked.quotes_in(item)
+            words = [w for w in _words(self.marked.plain(item)) if w.lower() not in _EXCLUDE_FILLERS]
+            said = " ".join(words)
+            named = phrases.columns_named(said, columns) if columns and not quoted else []
+            if quoted or named:
+                excluded += quoted or named
+            elif not words or all(w.lower() in _VOCABULARY for w in words):
+                continue
+            elif columns is None:
+                excluded.append(said)
+            elif not hedged or len(names.columns_like(said, columns)) == 1:
+                excluded.append(self._closest_column(said, words, columns, "should I leave out"))
+        return blanked, list(dict.fromkeys(excluded))
+
+    def _closest_column(self, said: str, words: list[str], columns: list[str], purpose: str) -> str:
+        """The one column close to what the user said (with a note); asks when there are several or none."""
+        similar = list(dict.fromkeys(c for w in words for c in names.columns_like(w, columns)))
         if len(similar) == 1:
             self.notes.append(f"No column is called \"{said}\"; using the closest, {similar[0]}.")
             return similar[0]
         if similar:
-            raise _Ask(f"\"{said}\" could be several columns: {', '.join(similar)}. Which one is the target?")
+            raise _Ask(f"\"{said}\" could be several columns: {', '.join(similar)}. Which one {purpose}?")
         shown = ", ".join(columns[:_COLUMNS_SHOWN]) + (", …" if len(columns) > _COLUMNS_SHOWN else "")
-        raise _Ask(f"The dataset has no column \"{said}\". Its columns are: {shown}. "
-                   "Which one is the target?")
+        raise _Ask(f"The dataset has no column \"{said}\". Its columns are: {shown}. Which one {purpose}?")
 
     def _named_file(self, plain: str) -> str:
         """A file named without its extension ("load titanic"), looked up here and in samples/; else ask."""
-        after = _LOAD_VERB.split(plain, maxsplit=1)[-1]
+        after = intents.SAYS["load"].split(plain, maxsplit=1)[-1]
         words = [w for w in re.findall(r"[\w.-]+", after) if w.lower() not in _FILE_FILLERS]
         if words:
             for folder in (Path.cwd(), Path.cwd() / "samples"):
                 found = sorted(p for p in folder.glob(glob.escape(words[0]) + ".*")
-                               if phrases.is_data_file(p.name))
+                               if formats.is_data_file(p.name))
                 if found:
                     path = str(found[0].relative_to(Path.cwd()))
                     self.notes.append(f"Read \"{words[0]}\" as the file {path}.")

@@ -36,26 +36,32 @@ def compose(state: AgentState) -> str:
 
 
 def best(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
-    """The best experiment of this thread by a metric (default: the task's primary metric)."""
+    """The best experiment on the loaded data by a metric (default: the task's primary metric)."""
     records = _records(state, ctx)
-    from tools.experiments import best as pick
+    from tools import experiments
 
     metric = step["args"].get("metric") or PRIMARY_METRIC[records[-1]["task"]]
-    winner = pick(records, metric=metric)
+    winner = experiments.best(records, metric=metric)
     if winner is None:
         raise ArtifactError(f"No experiment of this thread has the metric {metric}: it is a "
                             f"{METRICS[metric].task} metric. Ask for the best by another metric.")
+    ranked = [r for r in records if metric in r["metrics"] and r.get("task") == winner["task"]]
+    basis = experiments.ranked_by(ranked, metric)
+    ranked.sort(key=lambda r: experiments.value(r, metric, basis), reverse=METRICS[metric].greater_is_better)
     direction = "higher" if METRICS[metric].greater_is_better else "lower"
-    ranked = sorted((r for r in records if metric in r["metrics"]), key=lambda r: r["metrics"][metric],
-                    reverse=METRICS[metric].greater_is_better)
-    lines = [f"Best by {METRICS[metric].label} ({direction} is better): **{MODELS[winner['model']].label}** "
+    cv_column = " CV |" if basis == "cv" else ""
+    lines = [f"Best by {METRICS[metric].label} ({direction} is better), ranked by "
+             f"{experiments.basis_label(ranked, metric)}: **{MODELS[winner['model']].label}** "
              f"({winner['node']}, `{winner['id']}`) with {metric} = {winner['metrics'][metric]:.4f} "
-             "on the test split.", "", "| rank | model | node | " + metric + " |", "|---|---|---|---|"]
-    lines += [f"| {i} | {r['model']} | {r['node']} | {r['metrics'][metric]:.4f} |"
-              for i, r in enumerate(ranked[:10], start=1)]
+             "on the test split.", "", f"| rank | model | node |{cv_column} test {metric} |",
+             "|---|---|---|---|" + ("---|" if cv_column else "")]
+    for i, r in enumerate(ranked[:10], start=1):
+        cv = f" {experiments.value(r, metric, 'cv'):.4f} |" if cv_column else ""
+        lines.append(f"| {i} | {r['model']} | {r['node']} |{cv} {r['metrics'][metric]:.4f} |")
     result = {"markdown": "\n".join(lines), "record": winner["id"], "metric": metric,
               "value": winner["metrics"][metric], "model": winner["model"]}
-    return {"steps": [step_log(step, log=[f"ranked {len(ranked)} experiments by {metric}"], result=result)]}
+    return {"steps": [step_log(step, log=[f"ranked {len(ranked)} experiments by {metric} ({basis})"],
+                               result=result)]}
 
 
 def history(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:

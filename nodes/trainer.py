@@ -4,7 +4,14 @@ from typing import Any
 
 from graph.context import Context
 from graph.state import AgentState, PlanStep, step_log
-from nodes.common import dataset_brief, emit, load_frame, require_target, store_and_rank
+from nodes.common import (
+    dataset_brief,
+    emit,
+    require_target,
+    store_and_rank,
+    too_good_warning,
+    training_frame,
+)
 from tools import experiments, models, training
 from tools import predict as prediction
 from tools.errors import ArtifactError
@@ -17,14 +24,16 @@ def run(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
 
 
 def train(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
-    """Train the asked models (or a default set chosen from the data size) and rank them on the test split."""
+    """Train the asked models (or a default set chosen from the data size) and rank them."""
     dataset = require_target(state)
     task = step["args"].get("task", "auto")
     task = dataset["task"] if task == "auto" else task
     chosen = choose_models(step["args"].get("models"), task, dataset["rows"], dataset["cols"] - 1)
-    frame = load_frame(dataset, ctx)
+    trainer = training.Trainer(training_frame(dataset, ctx), dataset["target"], task)
     workspace = ctx.workspace(state["thread_id"])
     log = [f"{key}: {reason}" for key, reason in chosen]
+    if dataset.get("excluded"):
+        log.append(f"left out as asked: {', '.join(dataset['excluded'])}")
     max_rows = None if step["args"].get("all_rows") else sample_rows(dataset["rows"])
     if max_rows:
         log.append(f"{dataset['rows']:,} rows: models fit on a stratified {max_rows:,}-row sample of the "
@@ -35,23 +44,21 @@ def train(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
     for k, (key, _) in enumerate(chosen, start=1):
         emit({"type": "progress", "step_id": step["id"], "k": k - 1, "n": len(chosen), "model": key,
               "state": "training"})
-        fields = training.train(frame, dataset["target"], key, task=task, out_dir=workspace,
-                                record_id=f"{state['thread_id']}-{step['id']}-{key}", max_rows=max_rows,
-                                plots=not deferred)
+        fields = trainer.train(key, out_dir=workspace, record_id=f"{state['thread_id']}-{step['id']}-{key}",
+                               max_rows=max_rows, plots=not deferred)
         records.append(_record(fields, step, state, dataset))
-        scores = _scores(fields["metrics"], task)
-        log.append(f"{key}: {scores} in {fields['seconds']:.1f} s on {fields['device']}")
+        log.append(f"{key}: {_scores(fields, task)} in {fields['seconds']:.1f} s on {fields['device']}")
         log += [f"  {note}" for note in fields.get("notes") or []]
     top = experiments.best(records, task=task) or records[0]
     if deferred:
-        top["plots"], note = training.draw_plots(top["id"])
+        top["plots"], note = trainer.draw_plots(top["id"])
         top["notes"] = [*top.get("notes", []), *([note] if note else [])]
         log.append(f"diagnostic plots drawn for the best of this step, {top['model']}")
     update = store_and_rank(records, state, ctx)
-    metric = PRIMARY_METRIC[task]
-    markdown = "\n".join([f"Trained {len(records)} {task} model(s) on `{dataset['target']}` "
-                          f"(test-split metrics):", "", *_table(records, task), "",
-                          f"Best so far by {metric}: **{update['best']['model']}**."])
+    markdown = "\n".join([f"Trained {len(records)} {task} model(s) on `{dataset['target']}`:", "",
+                          *_table(records, task), "", _ranking(records, update["best"], task)])
+    if warning := too_good_warning(records):
+        markdown = f"{warning}\n\n{markdown}"
     result = {"markdown": markdown, "records": [r["id"] for r in records], "plots": top.get("plots") or {}}
     return {**update, "steps": [step_log(step, log=log, result=result)]}
 
@@ -99,19 +106,34 @@ def _record(fields: dict[str, Any], step: PlanStep, state: AgentState, dataset: 
                           "dataset": dataset_brief(dataset)})
 
 
-def _scores(metrics: dict[str, float], task: str) -> str:
-    primary = PRIMARY_METRIC[task]
+def _scores(fields: dict[str, Any], task: str) -> str:
+    metrics, primary = fields["metrics"], PRIMARY_METRIC[task]
     shown = [primary] + [m for m in ("f1", "roc_auc", "rmse") if m in metrics and m != primary]
-    return ", ".join(f"{m} {metrics[m]:.4f}" for m in shown if m in metrics)
+    text = ", ".join(f"{m} {metrics[m]:.4f}" for m in shown if m in metrics)
+    cv = fields.get("cv") or {}
+    return text + (f" (cross-validated {primary} {cv['mean']:.4f})" if cv.get("mean") is not None else "")
 
 
 def _table(records: list[dict[str, Any]], task: str) -> list[str]:
-    """A Markdown table: one row per record, the task's main metrics as columns."""
+    """A Markdown table: one row per record, the task's main test metrics, and its CV score on small data."""
     columns = [m for m in (("accuracy", "f1", "roc_auc", "balanced_accuracy") if task == "classification"
                            else ("r2", "rmse", "mae")) if any(m in r["metrics"] for r in records)]
-    rows = ["| model | " + " | ".join(columns) + " | seconds |", "|---" * (len(columns) + 2) + "|"]
+    primary = PRIMARY_METRIC[task]
+    with_cv = any((r.get("cv") or {}).get("mean") is not None for r in records)
+    cv_header = [f"CV {primary}"] if with_cv else []
+    rows = ["| model | " + " | ".join(cv_header + [f"test {m}" for m in columns]) + " | seconds |",
+            "|---" * (len(columns) + len(cv_header) + 2) + "|"]
     for record in records:
+        cv = [f"{record['cv']['mean']:.4f}" if (record.get("cv") or {}).get("mean") is not None else ""]
         values = [f"{record['metrics'][m]:.4f}" if m in record["metrics"] else "" for m in columns]
         label = MODELS[record["model"]].label
-        rows.append(f"| {label} | " + " | ".join(values) + f" | {record['seconds']:.1f} |")
+        cells = " | ".join(cv[:len(cv_header)] + values)
+        rows.append(f"| {label} | {cells} | {record['seconds']:.1f} |")
     return rows
+
+
+def _ranking(records: list[dict[str, Any]], best: dict[str, Any], task: str) -> str:
+    """Which model is best so far and what ranked it: cross-validation on small data, else the test split."""
+    metric = PRIMARY_METRIC[task]
+    how = experiments.basis_label([*records, best], metric)
+    return f"Best so far by {metric}, ranked by {how}: **{MODELS[best['model']].label}**."

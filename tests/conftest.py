@@ -1,5 +1,6 @@
 """Shared fixtures: the bundled sample files and an isolated dsgraph home per test."""
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,12 @@ def no_hosted_llm(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("NVIDIA_API_KEY", "DSGRAPH_LLM_BASE_URL", "DSGRAPH_LLM_MODEL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NVIDIA_USAGE_TELEMETRY_ENABLED", "false")
+
+
+@pytest.fixture(autouse=True)
+def no_drawing_errors(caplog: pytest.LogCaptureFixture):
+    """A chart that fails to draw shows a "could not draw" image to users; in a test it is a failure."""
+    yield
+    failed = [r.getMessage() for r in caplog.get_records("call")
+              if r.name == "tools.plots" and r.levelno >= logging.ERROR]
+    assert not failed, f"drawing errors: {failed}"

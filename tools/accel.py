@@ -142,6 +142,10 @@ def _install_sklearnex() -> tuple[str, str]:
 
             logging.getLogger("sklearnex").setLevel(logging.WARNING)
             sklearnex.patch_sklearn(verbose=False)
+        # Graph nodes run in worker threads, where every patched fit warns that it ignores thread limits
+        # (daal4py's n_jobs support): thousands of lines per session that bury real errors.
+        warnings.filterwarnings("ignore", message="'Threading' parallel backend is not supported",
+                                category=UserWarning)
     except Exception as error:  # no extension (or a broken one): stock scikit-learn is still correct
         return "none", f"scikit-learn-intelex unavailable ({type(error).__name__}); stock scikit-learn"
     return "sklearnex", "scikit-learn patched with scikit-learn-intelex" + late

@@ -73,24 +73,48 @@ class ExperimentStore:
 
 
 def best(records: list[dict], metric: str | None = None, task: str | None = None) -> dict | None:
-    """The record with the best test value of `metric`, in that metric's direction.
+    """The record with the best value of `metric`, in that metric's direction (`ranked_by` says how).
 
     Without `metric`, the primary metric of `task` (default: the task of the most recent record).
     Records of another task, or lacking the metric, are ignored; ties keep the earliest record.
     """
     if not records:
         return None
-    if metric is None:
-        metric = PRIMARY_METRIC[task or records[-1]["task"]]
-    metric = resolve_metric(metric)
+    metric = resolve_metric(metric or PRIMARY_METRIC[task or records[-1]["task"]])
+    candidates = [r for r in records if r.get("task") == METRICS[metric].task
+                  and (r.get("metrics") or {}).get(metric) is not None]
+    basis = ranked_by(candidates, metric)
     chosen = None
-    for record in records:
-        value = (record.get("metrics") or {}).get(metric)
-        if record.get("task") != METRICS[metric].task or value is None:
-            continue
-        if chosen is None or is_better(metric, value, chosen["metrics"][metric]):
+    for record in candidates:
+        if chosen is None or is_better(metric, value(record, metric, basis), value(chosen, metric, basis)):
             chosen = record
     return chosen
+
+
+def ranked_by(records: list[dict], metric: str) -> str:
+    """"cv" when every record has a cross-validated `metric` from one protocol on one dataset (small data:
+    a fairer ranking than one small test split), else "test"."""
+    protocols = {(r["dataset"].get("sha256"), r["cv"].get("folds"), r["cv"].get("repeats"))
+                 for r in records if (r.get("cv") or {}).get("means", {}).get(metric) is not None}
+    with_cv = sum((r.get("cv") or {}).get("means", {}).get(metric) is not None for r in records)
+    return "cv" if records and with_cv == len(records) and len(protocols) == 1 else "test"
+
+
+def basis_label(records: list[dict], metric: str) -> str:
+    """How `best` ranks these records, in words ("5-fold cross-validation ×2 on the training rows …")."""
+    if ranked_by(records, metric) == "test":
+        return "the test split"
+    cv = records[-1]["cv"]
+    repeats = f" ×{cv['repeats']}" if (cv.get("repeats") or 1) > 1 else ""
+    return (f"{cv['folds']}-fold cross-validation{repeats} on the training rows (small data: the test split "
+            "alone is too noisy to rank by)")
+
+
+def value(record: dict, metric: str, basis: str = "test") -> float | None:
+    """The record's `metric`: its cross-validated mean (basis "cv") or its test-split value."""
+    if basis == "cv":
+        return ((record.get("cv") or {}).get("means") or {}).get(metric)
+    return (record.get("metrics") or {}).get(metric)
 
 
 def save_best_model(record: dict, workspace: str | os.PathLike) -> str:

@@ -8,7 +8,7 @@ from sklearn import metrics as skm
 from sklearn.preprocessing import label_binarize
 
 from tools.errors import ModelError
-from tools.keys import METRICS, PRIMARY_METRIC, Task, metrics_for
+from tools.keys import METRICS, Task, metrics_for
 
 
 def resolve_metric(name: str) -> str:
@@ -18,11 +18,6 @@ def resolve_metric(name: str) -> str:
         if wanted == key or wanted in metric.synonyms:
             return key
     raise ModelError(f"Unknown metric '{name}'. Use one of: {', '.join(METRICS)}.")
-
-
-def primary_metric(task: Task) -> str:
-    """The metric that ranks models of `task` when none is asked for."""
-    return PRIMARY_METRIC[task]
 
 
 def score(task: Task, y_true, y_pred, proba=None, classes: Sequence | None = None, *,

@@ -257,8 +257,8 @@ def _render(
         draw(ax)
     except _Skip as skip:
         _note(figure, str(skip))
-    except Exception as error:  # a chart is never worth failing the step that asked for it
-        _log.warning("could not draw %s: %s", out.name, error)
+    except Exception as error:  # a chart is never worth failing the step, but a drawing bug is an error
+        _log.error("could not draw %s", out.name, exc_info=True)  # tests fail on it (tests/conftest.py)
         _note(figure, f"could not draw this chart ({type(error).__name__})")
     figure.axes[0].set_title(title)
     figure.tight_layout()

@@ -1,23 +1,23 @@
 """Profile a table: column kinds and roles, the task, target checks, leak flags and an EDA summary."""
 
-import difflib
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from tools import columns, leaks, names
 from tools.errors import ColumnError, DataError
 from tools.loading import MIN_ROWS
 
 SAMPLE_ROWS = 100_000  # costly statistics (uniques, associations, leaks) use at most this many rows
 HIGH_CARDINALITY = 50  # more distinct strings than this do not one-hot encode well
+HEATMAP_COLUMNS = 20  # a correlation heatmap stays readable up to about this many columns
+TEXT_ROWS = 2_000  # rows whose words and lengths tell free text from labels
 IDENTIFIER_RATIO = 0.5  # a string column with at least this share of distinct values names rows
 MAX_CLASSES = 20  # an integer target with at most this many values is treated as class labels
-LEAK_ERROR_SHARE = 0.15  # a leak's error is below this share of the majority-class baseline error
-LEAK_R2 = 0.98
+MIN_ROWS_PER_CLASS = 5  # fewer labelled rows per class on average leave the classes unlearnable
 _BOOL_WORDS = frozenset({"true", "false", "yes", "no", "y", "n", "t", "f"})
 _ID_TOKENS = frozenset({"id", "pid", "uid", "uuid", "guid", "idx", "index", "key", "unnamed"})
 
@@ -25,41 +25,36 @@ _ID_TOKENS = frozenset({"id", "pid", "uid", "uuid", "guid", "idx", "index", "key
 def column_schema(frame: pd.DataFrame, examples: int = 3, max_chars: int = 40) -> list[dict[str, Any]]:
     """Per column: name, kind, dtype, missing (exact), unique (on a sample of large tables) and examples."""
     sample = _sample(frame)
+    missing = frame.isna().sum().to_numpy()
     schema = []
-    for name in frame.columns:
-        column = sample[name]
+    for position, (name, column) in enumerate(sample.items()):
         present = column.dropna()
         distinct = present.unique()
-        shown = [
-            _truncate(v, max_chars) for v in present.iloc[:1000].drop_duplicates().head(examples).tolist()
-        ]
         schema.append(
             {
                 "name": str(name),
-                "kind": _kind(column, distinct),
-                "dtype": str(frame[name].dtype),
-                "missing": int(frame[name].isna().sum()),
+                "kind": _kind(column, present, distinct),
+                "dtype": str(column.dtype),
+                "missing": int(missing[position]),
                 "unique": len(distinct),
-                "examples": shown,
+                "examples": [columns.truncate(v, max_chars) for v in distinct[:examples].tolist()],
             }
         )
     return schema
 
 
 def resolve_column(columns: list[str], name: str) -> str:
-    """The column meant by `name`: exact, then ignoring case, spaces and underscores; else ColumnError."""
+    """The column meant by `name`: exact, then ignoring case, spaces and punctuation; else ColumnError."""
     if name in columns:
         return name
-    wanted = _normal(name)
-    matches = [c for c in columns if _normal(c) == wanted]
+    matches = [c for c in columns if names.normalize(c) == names.normalize(name)]
     if len(matches) == 1:
         return matches[0]
     if matches:
         raise ColumnError(
             f"`{name}` matches several columns ({', '.join(f'`{c}`' for c in matches)}); use the exact name."
         )
-    by_normal = {_normal(c): c for c in columns}
-    close = [by_normal[m] for m in difflib.get_close_matches(wanted, list(by_normal), n=3, cutoff=0.6)]
+    close = names.columns_like(name, columns)[:3]
     hint = f" Did you mean {' or '.join(f'`{c}`' for c in close)}?" if close else ""
     shown = ", ".join(columns[:20]) + (f", … ({len(columns) - 20} more)" if len(columns) > 20 else "")
     raise ColumnError(f"There is no column `{name}`.{hint} Available columns: {shown}.")
@@ -86,8 +81,10 @@ def infer_task(y: pd.Series) -> tuple[str, str]:
     return "regression", f"{name} is numeric with {len(distinct)} distinct values, so this is regression."
 
 
-def validate_target(frame: pd.DataFrame, target: str) -> None:
-    """Raise ColumnError / DataError when `target` cannot be learned (absent, empty, one class, too few)."""
+def validate_target(frame: pd.DataFrame, target: str, task: str | None = None) -> None:
+    """Raise ColumnError / DataError when `target` cannot be learned (absent, empty, one class, too few).
+
+    `task` is the one asked for; None infers it from the values."""
     resolved = resolve_column(list(frame.columns), target)
     if resolved != target:
         raise ColumnError(f"There is no column `{target}`; did you mean `{resolved}`?")
@@ -102,12 +99,44 @@ def validate_target(frame: pd.DataFrame, target: str) -> None:
             f"Target `{target}` has {labelled} labelled row{'s' if labelled != 1 else ''}; "
             f"at least {MIN_ROWS} labelled rows are needed to train."
         )
-    task, _ = infer_task(y)
-    classes = y.dropna().unique()
-    if task == "classification" and len(classes) < 2:
+    present = y.dropna()
+    if (task or infer_task(present)[0]) == "classification":
+        _check_classes(target, present)
+    else:
+        _check_not_row_numbers(target, present)
+
+
+def _check_classes(target: str, present: pd.Series) -> None:
+    """ColumnError when a class target has a single class, or too many classes for its rows to teach."""
+    counts = present.value_counts()
+    if len(counts) < 2:
         raise ColumnError(
-            f"Target `{target}` has a single value ({_truncate(classes[0], 40)!r}) in every labelled "
-            "row; a model needs at least two classes. Choose another target."
+            f"Target `{target}` has a single value ({columns.truncate(counts.index[0], 40)!r}) in every "
+            "labelled row; a model needs at least two classes. Choose another target."
+        )
+    singles = int((counts == 1).sum())
+    if 2 * singles > len(counts) or MIN_ROWS_PER_CLASS * len(counts) > len(present):
+        numeric = pd.api.types.is_numeric_dtype(present) and not pd.api.types.is_bool_dtype(present)
+        raise ColumnError(
+            f"Target `{target}` has {len(counts):,} classes over {len(present):,} labelled rows "
+            f"({len(present) / len(counts):.1f} rows per class on average; {singles:,} classes have a "
+            "single row), too few rows per class to learn them. Group rare classes into an 'other' class"
+            + (", train it as regression (it is numeric)" if numeric else "")
+            + " or choose a different target."
+        )
+
+
+def _check_not_row_numbers(target: str, present: pd.Series) -> None:
+    """ColumnError when a numeric target holds a different consecutive integer in every row (a row id)."""
+    values = present.to_numpy(dtype="float64")
+    low, high = float(values.min()), float(values.max())
+    if high - low + 1 != len(values) or not np.all(values == np.round(values)):
+        return
+    if np.bincount((values - low).astype(np.int64)).max() == 1:
+        raise ColumnError(
+            f"Target `{target}` holds a different consecutive integer in every row ({low:,.0f} to "
+            f"{high:,.0f}): it numbers the rows rather than measuring something, so there is nothing to "
+            "learn. Choose another target."
         )
 
 
@@ -163,41 +192,19 @@ def _sample(frame: pd.DataFrame, rows: int = SAMPLE_ROWS) -> pd.DataFrame:
     return frame.take(picked)
 
 
-def _label(value: Any) -> str:
-    """Text of a cell value: 1.0 → "1", 0.9167000055 → "0.9167"."""
-    value = value.item() if isinstance(value, np.generic) else value
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else f"{value:.6g}"
-    return str(value)
-
-
-def _truncate(value: Any, max_chars: int) -> str:
-    text = _label(value)
-    return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
-
-
-def _normal(name: str) -> str:
-    return re.sub(r"[\s_\-.]+", "", str(name)).lower()
-
-
-def _is_labels(column: pd.Series) -> bool:
-    return not pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_datetime64_any_dtype(column)
-
-
-def _kind(column: pd.Series, distinct: Any) -> str:
+def _kind(column: pd.Series, present: pd.Series, distinct: Any) -> str:
     """Schema kind of a (sampled) column with `distinct` present values: numeric, categorical, boolean, …"""
     if pd.api.types.is_bool_dtype(column):
         return "boolean"
     if pd.api.types.is_datetime64_any_dtype(column):
         return "datetime"
-    present = column.dropna()
     if len(distinct) == 2 and _boolean_values(distinct):
         return "boolean"
     if pd.api.types.is_numeric_dtype(column):
         return "identifier" if _numeric_identifier(column.name, present, len(distinct)) else "numeric"
     if isinstance(column.dtype, pd.CategoricalDtype) or len(distinct) <= HIGH_CARDINALITY:
         return "categorical"
-    text = present.astype(str)
+    text = present.iloc[:TEXT_ROWS].astype(str)
     words = text.str.count(r"\s+").mean() + 1
     if words >= 6 or text.str.len().mean() >= 60:
         return "text"
@@ -238,119 +245,16 @@ def _roles_with_reasons(
         kind, n_distinct = facts[str(name)]["kind"], facts[str(name)]["unique"]
         if n_distinct <= 1:
             roles[name] = ("constant", "a single value" if n_distinct else "no values")
-        elif kind == "categorical" and _is_labels(frame[name]) and n_distinct > HIGH_CARDINALITY:
+        elif kind == "categorical" and columns.is_labels(frame[name]) and n_distinct > HIGH_CARDINALITY:
             roles[name] = ("high_cardinality", f"{n_distinct} distinct values")
         else:
             roles[name] = (kind, kind)
-    if target is None or frame[target].notna().sum() < MIN_ROWS:
-        return roles
-    sample = _sample(frame)
-    labelled = sample[sample[target].notna()]
-    y = labelled[target]
-    task, _ = infer_task(y)
-    classes, labels = _class_codes(y) if task == "classification" else ([], np.empty(0, dtype=np.int64))
-    for name, (kind, _) in roles.items():
-        if kind in ("constant", "identifier", "text"):
-            continue
-        if task == "classification":
-            reason = _class_leak(labelled[name], labels, classes)
-        else:
-            reason = _regression_leak(labelled[name], y.to_numpy(dtype="float64"))
-        if reason:
-            roles[name] = ("leak", reason)
+    if target is not None and frame[target].notna().sum() >= leaks.MIN_LABELLED_ROWS:
+        sample = _sample(frame)
+        labelled = sample[sample[target].notna()]
+        found = leaks.find(labelled, target, infer_task(labelled[target])[0], roles)
+        roles.update({name: ("leak", reason) for name, reason in found.items()})
     return roles
-
-
-def _bins(column: pd.Series, n_bins: int) -> np.ndarray:
-    """Integer codes grouping a column: quantile bins or top categories; missing gets its own code."""
-    missing = column.isna().to_numpy()
-    if missing.all():
-        return np.zeros(len(column), dtype=np.int64)
-    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        values = column.to_numpy(dtype="float64", na_value=np.nan)
-        edges = np.unique(np.nanquantile(values[~missing], np.linspace(0, 1, n_bins + 1)[1:-1]))
-        codes = np.searchsorted(edges, values, side="right")
-        codes[missing] = len(edges) + 1
-        return codes.astype(np.int64)
-    codes, _ = pd.factorize(column)
-    counts = np.bincount(codes[codes >= 0])
-    top = np.argsort(counts)[::-1][: n_bins - 1]
-    remap = np.full(len(counts), len(top), dtype=np.int64)  # rare categories share one code
-    remap[top] = np.arange(len(top))
-    return np.where(codes >= 0, remap[codes], len(top) + 1)
-
-
-def _regression_leak(column: pd.Series, values: np.ndarray) -> str | None:
-    """Why `column` alone determines the numeric target (|r| or held-out R² near 1), or None."""
-    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        pair = pd.DataFrame({"x": column.to_numpy(dtype="float64", na_value=np.nan), "y": values}).dropna()
-        if len(pair) >= MIN_ROWS and pair["x"].std() > 0:
-            corr = float(np.corrcoef(pair["x"], pair["y"])[0, 1])
-            if abs(corr) > LEAK_R2:
-                return f"correlates {corr:+.3f} with the target"
-    codes = _bins(column, 50)
-    predicted = _cross_fit(codes, values, _means)
-    r2 = 1 - np.mean((values - predicted) ** 2) / max(float(np.var(values)), 1e-12)
-    return f"alone explains R²={r2:.3f} of the target on held-out rows" if r2 >= LEAK_R2 else None
-
-
-def _class_codes(y: pd.Series) -> tuple[list[str], np.ndarray]:
-    """Class names (as text) and an integer code per row of a target without missing values."""
-    labels, classes = pd.factorize(y, sort=True)
-    return [_label(c) for c in classes], labels.astype(np.int64)
-
-
-def _class_leak(column: pd.Series, labels: np.ndarray, classes: list[str]) -> str | None:
-    """Why `column` alone predicts the class: a pure present/missing group or held-out accuracy near 1."""
-    shares = np.bincount(labels) / len(labels)
-    base_error = 1 - shares.max()
-    present = column.notna().to_numpy()
-    for group, label in ((present, "present"), (~present, "missing")):
-        size = int(group.sum())
-        if size < max(MIN_ROWS, 0.02 * len(labels)) or size == len(labels):
-            continue
-        counts = np.bincount(labels[group], minlength=len(classes))
-        winner = int(counts.argmax())
-        error = 1 - counts[winner] / size
-        if error <= min(0.03, 0.1 * (1 - shares[winner])):
-            return (
-                f"when `{column.name}` is {label} ({size} rows) the target is {classes[winner]!r} "
-                f"in {1 - error:.1%} of them"
-            )
-    codes = _bins(column, 30)
-    predicted = _cross_fit(codes, labels, lambda c, v, size: _majority(c, v, size, len(classes)))
-    error = float(np.mean(predicted != labels))
-    if error <= min(0.05, LEAK_ERROR_SHARE * base_error):
-        return f"alone predicts the target with {1 - error:.1%} accuracy on held-out rows"
-    return None
-
-
-def _majority(codes: np.ndarray, labels: np.ndarray, size: int, n_classes: int) -> np.ndarray:
-    table = np.bincount(codes * n_classes + labels, minlength=size * n_classes).reshape(size, n_classes)
-    return table.argmax(axis=1)
-
-
-def _means(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    return np.bincount(codes, weights=values, minlength=size) / np.maximum(
-        np.bincount(codes, minlength=size), 1
-    )
-
-
-def _cross_fit(codes: np.ndarray, values: np.ndarray, fit: Callable) -> np.ndarray:
-    """Predict each half from a per-code table `fit(codes, values, size)` learnt on the other half.
-
-    Codes unseen in the learning half get the half's overall prediction.
-    """
-    order = np.random.default_rng(0).permutation(len(codes))
-    halves = (order[: len(order) // 2], order[len(order) // 2 :])
-    predicted = np.empty(len(codes), dtype=values.dtype)
-    size = int(codes.max()) + 1
-    for learn, apply in (halves, halves[::-1]):
-        table = fit(codes[learn], values[learn], size)
-        seen = np.bincount(codes[learn], minlength=size) > 0
-        overall = fit(np.zeros(len(learn), dtype=np.int64), values[learn], 1)[0]
-        predicted[apply] = np.where(seen[codes[apply]], table[codes[apply]], overall)
-    return predicted
 
 
 def _duplicated(frame: pd.DataFrame) -> int:
@@ -371,7 +275,7 @@ def _target_summary(y: pd.Series, task: str) -> dict[str, Any]:
     if task == "classification":
         counts = present.value_counts()
         summary["classes"] = int(len(counts))
-        summary["counts"] = {_truncate(k, 40): int(v) for k, v in counts.head(MAX_CLASSES).items()}
+        summary["counts"] = {columns.truncate(k, 40): int(v) for k, v in counts.head(MAX_CLASSES).items()}
         summary["majority_share"] = round(float(counts.iloc[0] / len(present)), 4)
         summary["minority_share"] = round(float(counts.iloc[-1] / len(present)), 4)
         return summary
@@ -392,32 +296,37 @@ def _associations(sample: pd.DataFrame, target: str, task: str, roles: dict) -> 
     """Strength of each usable column's link with the target, in [0, 1], strongest first."""
     rows = sample[sample[target].notna()]
     y = rows[target]
-    labels = _class_codes(y)[1] if task == "classification" else None
+    labels = columns.class_codes(y)[1] if task == "classification" else None
+    target_values = y.to_numpy(dtype="float64") if task == "regression" else None
     found = []
     for name, (role, _) in roles.items():
         if role in ("constant", "identifier", "text", "datetime"):
             continue
         column = rows[name]
-        numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
-        if task == "regression" and numeric:
-            pair = pd.DataFrame(
-                {"x": column.to_numpy(dtype="float64", na_value=np.nan), "y": y.to_numpy(dtype="float64")}
-            ).dropna()
-            score = abs(pair["x"].corr(pair["y"])) if len(pair) > 2 else np.nan
-            measure = "abs_pearson"
+        values = None if pd.api.types.is_datetime64_any_dtype(column) else columns.numbers(column)
+        if task == "regression" and values is not None:
+            score, measure = _abs_pearson(values, target_values), "abs_pearson"
         elif task == "regression":
-            score, measure = _eta(_bins(column, 50), y.to_numpy(dtype="float64")), "correlation_ratio"
-        elif numeric:
-            values = column.to_numpy(dtype="float64", na_value=np.nan)
+            score, measure = _eta(columns.bins(column, 50), target_values), "correlation_ratio"
+        elif values is not None:
             keep = ~np.isnan(values)
             score, measure = _eta(labels[keep], values[keep]), "correlation_ratio"
         else:
-            score, measure = _cramers_v(_bins(column, 50), labels), "cramers_v"
+            score, measure = _cramers_v(columns.bins(column, 50), labels), "cramers_v"
         if np.isfinite(score):
             found.append(
                 {"column": str(name), "score": round(float(score), 4), "measure": measure, "role": role}
             )
     return sorted(found, key=lambda a: -a["score"])
+
+
+def _abs_pearson(values: np.ndarray, target: np.ndarray) -> float:
+    """|Pearson r| over the rows where `values` is present; NaN when either side does not vary."""
+    keep = ~np.isnan(values)
+    x, y = values[keep], target[keep]
+    if len(x) < 3 or x.std() == 0 or y.std() == 0:
+        return float("nan")
+    return abs(float(np.corrcoef(x, y)[0, 1]))
 
 
 def _eta(groups: np.ndarray, values: np.ndarray) -> float:
@@ -452,13 +361,27 @@ def _plots(
     out = Path(out_dir)
     written = {
         "missingness": plots.plot_missingness(frame, out / "missingness.png"),
-        "correlations": plots.plot_correlations(sample, out / "correlations.png"),
+        "correlations": plots.plot_correlations(
+            _heatmap_frame(sample, target, summary["associations"]), out / "correlations.png"
+        ),
     }
     if target is not None:
         written["target"] = plots.plot_target(frame[target], summary["task"], out / "target.png")
         scores = {a["column"]: a["score"] for a in summary["associations"]}
         written["top_features"] = plots.plot_top_features(scores, out / "top_features.png")
     return written
+
+
+def _heatmap_frame(sample: pd.DataFrame, target: str | None, associations: list[dict]) -> pd.DataFrame:
+    """Numeric columns for the correlation heatmap: on a wide table with a target, the target and the
+    columns most linked with it rather than the most varying ones."""
+    numeric = sample.select_dtypes("number")
+    if target is None or numeric.shape[1] <= HEATMAP_COLUMNS:
+        return numeric
+    by_name = {str(c): c for c in numeric.columns}
+    chosen = [target] if target in numeric.columns else []
+    chosen += [by_name[a["column"]] for a in associations if a["column"] in by_name]
+    return numeric[chosen[:HEATMAP_COLUMNS]] if len(chosen) >= 2 else numeric
 
 
 def _markdown(summary: dict, target: str | None) -> str:

@@ -2,9 +2,8 @@
 
 import math
 import os
-import threading
 import time
-from collections import OrderedDict
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -15,13 +14,12 @@ import joblib
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.compose import TransformedTargetRegressor
 from sklearn.metrics import get_scorer
-from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
+from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold, cross_validate
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from tools import accel, models, plots, preprocess, profile
+from tools import accel, models, plots, preprocess, profile, sanity
 from tools.errors import ColumnError, ModelError
 from tools.keys import MODELS, PRIMARY_METRIC, TASKS
 from tools.metrics import score
@@ -31,7 +29,12 @@ SEED = 0
 IMPORTANCE_ROWS = 1_000  # test rows used for permutation importance when a model has no native one
 IMPORTANCE_BUDGET_S = 3.0  # rough time allowed for permutation importance
 PLOT_POINTS = 20_000  # scatter plots draw at most this many test rows
-UNDRAWN_KEPT = 8  # trained records whose diagnostics `draw_plots` can still draw
+CV_FOLDS = 5
+LEANING_SHARE = 0.2  # a too-good model "leans on" the columns with at least this share of the top importance
+# Fewer training rows than this: models are ranked by cross-validation on the training rows (a test split of
+# under 2,500 rows has a standard error of about 0.01 accuracy, as large as the gaps between models), and
+# tuning runs k-fold CV per trial instead of row rungs.
+CV_BELOW_ROWS = 10_000
 
 
 @dataclass(eq=False)
@@ -68,17 +71,17 @@ def split(frame: pd.DataFrame, target: str, task: str, seed: int = SEED) -> tupl
 
 def prepare(frame: pd.DataFrame, target: str, task: str = "auto") -> Prepared:
     """Check the target, settle the task (auto-detected with a reason), split, and assign column roles."""
-    profile.validate_target(frame, target)
     if task not in ("auto", *TASKS):
         raise ModelError(f"Unknown task '{task}'; use auto, classification or regression.")
+    if task == "regression" and target in frame and not pd.api.types.is_numeric_dtype(frame[target]):
+        raise ColumnError(f"'{target}' is not numeric, so it cannot be a regression target; "
+                          "train with task classification instead.")
+    profile.validate_target(frame, target, None if task == "auto" else task)
     y_all = frame[target].dropna()
     if task == "auto":
         task, reason = profile.infer_task(y_all)
     else:
         reason = f"{task} as asked"
-    if task == "regression" and not pd.api.types.is_numeric_dtype(y_all):
-        raise ColumnError(f"'{target}' is not numeric, so it cannot be a regression target; "
-                          "train with task classification instead.")
     notes = [f"task: {task} ({reason})"]
     missing = len(frame) - len(y_all)
     if missing:
@@ -94,73 +97,136 @@ def prepare(frame: pd.DataFrame, target: str, task: str = "auto") -> Prepared:
                     classes, notes)
 
 
-def train(frame: pd.DataFrame, target: str, model_key: str, *, task: str = "auto",
-          params: dict | None = None, cv_folds: int = 0, out_dir: str | os.PathLike, record_id: str,
-          max_rows: int | None = None, plots: bool = True) -> dict[str, Any]:
-    """Fit preprocessing + `model_key` on the training split and score it on the test split.
+class Trainer:
+    """Trains models on one frame's fixed split; the models of one step share its preparation and encodings.
 
-    Returns the experiment record fields: model, task, params, metrics, cv, seconds, device, artifact,
-    plots, notes, n_train, n_test. `max_rows` caps the training rows (kernel models cap themselves).
-    Several models trained in a row on the same frame share its split and fitted preprocessing.
-    `plots=False` leaves the diagnostic PNGs undrawn (`plots` is {}): `draw_plots(record_id)` draws them
-    later, e.g. only for the best of several models.
+    Made per train step and never shared between threads (no process-wide cache). With `plots=False`,
+    `draw_plots(record_id)` draws a model's diagnostics later, e.g. only for the best of several models.
     """
-    started = time.monotonic()
-    data = _prepared(frame, target, task)
-    spec = models.check_model(model_key, data.task)
-    preprocessor, notes = _preprocessor(data, spec.native)
-    caps = [cap for cap in (max_rows, models.row_cap(model_key, data.task)) if cap]
-    _, model_note = models.default_params(model_key, data.task, len(data.X_train), len(data.X_train.columns))
-    fitted = fit_and_save(data, preprocessor, (model_key, params), out_dir=out_dir, record_id=record_id,
-                          max_rows=min(caps) if caps else None, cv_folds=cv_folds, plots=plots)
-    return {
-        "model": model_key, "task": data.task, "params": fitted["params"], "metrics": fitted["metrics"],
-        "cv": fitted["cv"], "seconds": round(time.monotonic() - started, 3), "device": accel.device(),
-        "artifact": fitted["artifact"], "plots": fitted["plots"],
-        "notes": [*data.notes, *notes, f"{MODELS[model_key].label}: {model_note}", *fitted["notes"]],
-        "n_train": fitted["n_train"], "n_test": fitted["n_test"],
-    }
+
+    def __init__(self, frame: pd.DataFrame, target: str, task: str = "auto") -> None:
+        self.data = prepare(frame, target, task)
+        self._preprocessors: dict[bool, tuple[Any, list[str]]] = {}
+        self._encoded: dict[tuple[bool, int | None], Encoded] = {}
+        self._undrawn: dict[str, Callable[[], tuple[dict[str, str], str]]] = {}
+
+    def train(self, model_key: str, *, params: dict | None = None, cv_folds: int | None = None,
+              out_dir: str | os.PathLike, record_id: str, max_rows: int | None = None,
+              plots: bool = True) -> dict[str, Any]:
+        """Fit preprocessing + `model_key` on the training split, score the test split: the record fields.
+
+        Fields: model, task, params, metrics, cv, seconds, device, artifact, plots, notes, n_train, n_test.
+        `max_rows` caps the training rows (kernel models cap themselves); `cv_folds` as in `fit_and_save`.
+        """
+        started = time.monotonic()
+        data = self.data
+        spec = models.check_model(model_key, data.task)
+        preprocessor, notes = self.preprocessor(spec.native)
+        caps = [cap for cap in (max_rows, models.row_cap(model_key, data.task)) if cap]
+        cap = min(caps) if caps else None
+        encoded = self._encoded.get((spec.native, cap))
+        if encoded is None:
+            encoded = self._encoded[spec.native, cap] = encode(data, preprocessor, cap)
+        _, model_note = models.default_params(model_key, data.task, len(data.X_train), data.X_train.shape[1])
+        fitted = fit_and_save(data, preprocessor, (model_key, params), out_dir=out_dir, record_id=record_id,
+                              max_rows=cap, cv_folds=cv_folds, plots=plots, encoded=encoded)
+        if not plots:
+            self._undrawn[record_id] = fitted["draw"]
+        return {
+            "model": model_key, "task": data.task, "params": fitted["params"], "metrics": fitted["metrics"],
+            "cv": fitted["cv"], "seconds": round(time.monotonic() - started, 3), "device": accel.device(),
+            "artifact": fitted["artifact"], "plots": fitted["plots"],
+            "notes": [*data.notes, *notes, f"{MODELS[model_key].label}: {model_note}", *fitted["notes"]],
+            "n_train": fitted["n_train"], "n_test": fitted["n_test"], "warning": fitted["warning"],
+        }
+
+    def preprocessor(self, native: bool) -> tuple[Any, list[str]]:
+        """The unfitted preprocessor (one-hot, or `native` for boosting) and its notes, built once."""
+        if native not in self._preprocessors:
+            self._preprocessors[native] = preprocess.build_preprocessor(
+                self.data.X_train, self.data.target, self.data.roles, native=native)
+        return self._preprocessors[native]
+
+    def draw_plots(self, record_id: str) -> tuple[dict[str, str], str | None]:
+        """Draw the diagnostics `train(..., plots=False)` left undrawn: ({name: path}, a note on how feature
+        importance was measured), or ({}, None) when there are none (drawn already, or unknown)."""
+        draw = self._undrawn.pop(record_id, None)
+        return draw() if draw else ({}, None)
+
+
+def train(frame: pd.DataFrame, target: str, model_key: str, *, task: str = "auto",
+          **options: Any) -> dict[str, Any]:
+    """One model on `frame`'s fixed split (`Trainer.train` of a one-off Trainer); the record fields."""
+    return Trainer(frame, target, task).train(model_key, **options)
 
 
 def fit_and_save(data: Prepared, preprocessor, model, *, out_dir: str | os.PathLike, record_id: str,
-                 max_rows: int | None = None, cv_folds: int = 0, plots: bool = True) -> dict[str, Any]:
+                 max_rows: int | None = None, cv_folds: int | None = None, plots: bool = True,
+                 encoded: "Encoded | None" = None) -> dict[str, Any]:
     """Fit `preprocessor` + `model` on (at most `max_rows`) training rows, score the test split, save it all.
 
     `model` is an unfitted estimator or a `(model_key, params)` pair, built for the encoded width.
-    Returns params, metrics, cv, artifact (the fitted Pipeline), plots, notes, n_train, n_test; `plots` as
-    in `train`.
+    `cv_folds`: None cross-validates on small data only (`selection_cv`), 0 never, k ≥ 2 k folds once.
+    `encoded`: `encode(data, preprocessor, max_rows)` when already computed.
+    Returns params, metrics, cv, artifact (the fitted Pipeline), plots, notes, n_train, n_test and `draw`
+    (draws the diagnostics; already called when `plots`).
     """
     rows = min(len(data.y_train), max_rows or len(data.y_train))
     key = model[0] if isinstance(model, tuple) else None
     with threadpool_limits(models.threads(rows)):
-        encoded = _encoded(data, preprocessor, max_rows)
+        encoded = encoded or encode(data, preprocessor, max_rows)
         notes = list(encoded.notes)
         if key:
             params = model[1]
+            calibrate = _min_class_rows(encoded.y_fit, data.task) >= models.CALIBRATION_FOLDS
             estimator = models.build(key, data.task, params, n_rows=len(encoded.y_fit),
-                                     n_features=encoded.Xt_fit.shape[1], categorical=encoded.categorical)
+                                     n_features=encoded.Xt_fit.shape[1], categorical=encoded.categorical,
+                                     probabilities=calibrate)
             effective = models.effective_params(estimator, key, data.task, params)
         else:
             estimator, effective = model, _plain_params(model)
+        plan = (cv_folds, 1) if cv_folds else selection_cv(len(encoded.y_fit)) if cv_folds is None else None
         with threadpool_limits(models.threads(rows, key)):
-            cv = (_cross_validate(preprocessor, estimator, encoded.X_fit, encoded.y_fit, data.task, cv_folds)
-                  if cv_folds >= 2 else None)
+            cv = _cross_validate(encoded.preprocessor, estimator, encoded.X_fit, encoded.y_fit, data.task,
+                                 *plan) if plan else None
             estimator.fit(encoded.Xt_fit, encoded.y_fit)
         pipeline = Pipeline([("preprocess", encoded.preprocessor), ("model", estimator)])
         y_pred, scores, metrics = _evaluate(data, estimator, encoded.Xt_test, notes)
+        warning = _too_good(data, pipeline, encoded.X_test, metrics)
         artifact = _save(pipeline, Path(out_dir) / f"model-{record_id}.joblib")
     draw = partial(_plots, data, pipeline, encoded.X_test, y_pred, scores, Path(out_dir) / "plots", record_id)
     plot_paths = {}
     if plots:
         plot_paths, note = draw()
         notes.append(note)
-    else:
-        with _last_lock:
-            _undrawn[record_id] = draw
-            while len(_undrawn) > UNDRAWN_KEPT:
-                _undrawn.popitem(last=False)
     return {"params": effective, "metrics": metrics, "cv": cv, "artifact": artifact, "plots": plot_paths,
-            "notes": notes, "n_train": int(len(encoded.y_fit)), "n_test": int(len(data.y_test))}
+            "notes": notes, "n_train": int(len(encoded.y_fit)), "n_test": int(len(data.y_test)), "draw": draw,
+            "warning": warning}
+
+
+def _too_good(data: Prepared, pipeline: Pipeline, X_test: pd.DataFrame, metrics: dict) -> dict | None:
+    """The too-good-to-be-true check (tools.sanity), with the columns the model leans on when it fires."""
+    majority = (float(np.unique(data.y_test, return_counts=True)[1].max() / len(data.y_test))
+                if data.task == "classification" else None)
+    if sanity.too_good_to_be_true(data.task, metrics, majority, ()) is None:
+        return None  # importance is only worth computing when the score is suspicious
+    with threadpool_limits(1):
+        names, values, _ = feature_importance(pipeline, X_test, data.y_test, data.task)
+    top = np.max(np.abs(values), initial=0.0)
+    leaning = [(name, value) for name, value in zip(names, values, strict=True)  # the columns that matter
+               if abs(value) >= LEANING_SHARE * top > 0]
+    return sanity.too_good_to_be_true(data.task, metrics, majority, leaning)
+
+
+def selection_cv(train_rows: int) -> tuple[int, int] | None:
+    """(folds, repeats) of the cross-validation that ranks models on small data; None above CV_BELOW_ROWS.
+
+    Below it the test split is too small to rank models on alone (see CV_BELOW_ROWS); fewer rows get more
+    repeats, which cost little there and steady the estimate.
+    """
+    if train_rows >= CV_BELOW_ROWS:
+        return None
+    return CV_FOLDS, 2 if train_rows < 1_000 else 1
 
 
 @dataclass(eq=False)
@@ -177,47 +243,8 @@ class Encoded:
     categorical: np.ndarray | None  # level-code columns of a native preprocessor (None: one-hot)
 
 
-# The last frame trained on, with its Prepared data, preprocessors (one-hot and native) and encodings (by
-# preprocessor and row cap). Frames are treated as immutable (the loader's cached frames are), so the same
-# object means the same data.
-_last: dict[str, Any] = {}
-_last_lock = threading.Lock()
-# Diagnostics left undrawn by `train(..., plots=False)` on the frame of `_last`, newest last (`draw_plots`).
-_undrawn: OrderedDict[str, Callable[[], tuple[dict[str, str], str]]] = OrderedDict()
-
-
-def _prepared(frame: pd.DataFrame, target: str, task: str) -> Prepared:
-    """`prepare` for this frame, reused while the same frame is trained on."""
-    key = (target, task, frame.shape)
-    with _last_lock:
-        if _last.get("frame") is frame and _last.get("key") == key:
-            return _last["data"]
-    data = prepare(frame, target, task)
-    with _last_lock:
-        _last.clear()
-        _last.update(frame=frame, key=key, data=data, preprocessors={}, encoded={})
-        _undrawn.clear()  # they hold the previous frame's data
-    return data
-
-
-def _preprocessor(data: Prepared, native: bool) -> tuple[Any, list[str]]:
-    """`build_preprocessor` (one-hot or native) for the data of `_prepared`, built once per kind."""
-    with _last_lock:
-        memo = _last["preprocessors"] if _last.get("data") is data else {}
-        if native not in memo:
-            memo[native] = preprocess.build_preprocessor(data.X_train, data.target, data.roles, native=native)
-        return memo[native]
-
-
-def _encoded(data: Prepared, preprocessor, max_rows: int | None) -> Encoded:
-    """Fit a clone of `preprocessor` on the (subsampled) training rows and encode both splits; memoised for
-    the data and preprocessors of `_prepared`."""
-    with _last_lock:
-        built = _last["preprocessors"].values() if _last.get("data") is data else ()
-        ours = any(pre is preprocessor for pre, _ in built)
-        memo = _last["encoded"] if ours else None
-        if memo is not None and (id(preprocessor), max_rows) in memo:
-            return memo[id(preprocessor), max_rows]
+def encode(data: Prepared, preprocessor, max_rows: int | None = None) -> Encoded:
+    """Fit a clone of `preprocessor` on the (subsampled) training rows and encode both splits."""
     columns = preprocess.feature_columns(preprocessor)
     X_fit, y_fit, notes = data.X_train[columns], data.y_train, []
     if max_rows and len(y_fit) > max_rows:
@@ -226,12 +253,8 @@ def _encoded(data: Prepared, preprocessor, max_rows: int | None) -> Encoded:
     fitted = clone(preprocessor)
     Xt_fit = fitted.fit_transform(X_fit, y_fit)
     X_test = data.X_test[columns]
-    encoded = Encoded(fitted, X_fit, y_fit, Xt_fit, X_test, fitted.transform(X_test), notes,
-                      preprocess.categorical_mask(fitted))
-    if memo is not None:
-        with _last_lock:
-            memo[id(preprocessor), max_rows] = encoded
-    return encoded
+    return Encoded(fitted, X_fit, y_fit, Xt_fit, X_test, fitted.transform(X_test), notes,
+                   preprocess.categorical_mask(fitted))
 
 
 def _evaluate(data: Prepared, model, Xt_test: np.ndarray, notes: list[str]):
@@ -268,7 +291,7 @@ def feature_importance(pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray,
     columns = list(X.columns)
     owner = np.array([columns.index(_source_column(name, columns))
                       for name in preprocessor.get_feature_names_out()])
-    inner = model.regressor_ if isinstance(model, TransformedTargetRegressor) else model
+    inner = models.fitted_inner(model)
     if hasattr(inner, "feature_importances_"):
         encoded, how = np.asarray(inner.feature_importances_), "impurity importance"
     elif hasattr(inner, "coef_"):
@@ -286,7 +309,7 @@ def _permutation_importance(model, Xt: np.ndarray, y: np.ndarray, owner: np.ndar
 
     Rows are cut so the whole computation stays within about IMPORTANCE_BUDGET_S (kernel models predict
     slowly)."""
-    scorer = get_scorer(_scoring(task))
+    scorer = get_scorer(_cv_scorers(task, model, 0)[PRIMARY_METRIC[task]])
     started = time.monotonic()
     baseline = scorer(model, Xt, y)
     calls = len(np.unique(owner)) * repeats
@@ -310,15 +333,6 @@ def _source_column(feature: str, columns: list[str]) -> str:
     """The input column an encoded feature name ("branch__col", "branch__col_level", …) comes from."""
     name = feature.split("__", 1)[-1].removeprefix("missingindicator_")
     return max((c for c in columns if name == c or name.startswith(f"{c}_")), key=len)
-
-
-def draw_plots(record_id: str) -> tuple[dict[str, str], str | None]:
-    """Draw the diagnostics `train(..., plots=False)` left undrawn: ({name: path}, a note on how feature
-    importance was measured), or ({}, None) when they are gone (drawn already, or not among the last
-    UNDRAWN_KEPT records trained on the current frame)."""
-    with _last_lock:
-        draw = _undrawn.pop(record_id, None)
-    return draw() if draw else ({}, None)
 
 
 def _plots(data: Prepared, pipeline: Pipeline, X_test: pd.DataFrame, y_pred, scores, folder: Path,
@@ -346,18 +360,43 @@ def _plots(data: Prepared, pipeline: Pipeline, X_test: pd.DataFrame, y_pred, sco
     return {name: str(png) for name, png in written.items()}, f"feature importance: {how}"
 
 
-def _cross_validate(pre, estimator, X, y, task: str, folds: int) -> dict[str, Any]:
-    """k-fold CV of the whole pipeline on the training rows (preprocessing refitted in every fold)."""
-    splitter = (StratifiedKFold if task == "classification" and _can_stratify(y, folds) else KFold)(
-        n_splits=folds, shuffle=True, random_state=SEED)
+def _cross_validate(pre, estimator, X, y, task: str, folds: int, repeats: int = 1) -> dict[str, Any]:
+    """Repeated k-fold CV of the whole pipeline on the training rows (preprocessing refitted in every fold).
+
+    Returns folds, repeats, the primary metric's mean and std, and `means` of every metric it could score.
+    """
+    stratify = task == "classification" and _can_stratify(y, folds)
+    # Seeded apart from tuning's folds (seed 0), so a tuned model is not judged on the folds it was chosen on.
+    splitter = (RepeatedStratifiedKFold if stratify else RepeatedKFold)(
+        n_splits=folds, n_repeats=repeats, random_state=SEED + 1)
     pipeline = Pipeline([("preprocess", clone(pre)), ("model", clone(estimator))])
-    values = cross_val_score(pipeline, X, y, cv=splitter, scoring=_scoring(task), n_jobs=1)
-    return {"folds": folds, "mean": round(float(values.mean()), 6), "std": round(float(values.std()), 6),
-            "metric": PRIMARY_METRIC[task]}
+    scorers = _cv_scorers(task, estimator, len(np.unique(y)) if task == "classification" else 0)
+    with warnings.catch_warnings():  # a fold without some class cannot score roc_auc: NaN, left out below
+        warnings.simplefilter("ignore")
+        scores = cross_validate(pipeline, X, y, cv=splitter, scoring=scorers, n_jobs=1, error_score=np.nan)
+    means = {}
+    for metric, scorer in scorers.items():
+        values = scores[f"test_{metric}"] * (-1 if scorer.startswith("neg_") else 1)
+        if np.isfinite(values).all():
+            means[metric] = round(float(values.mean()), 6)
+    primary = PRIMARY_METRIC[task]
+    values = scores[f"test_{primary}"]
+    return {"folds": folds, "repeats": repeats, "metric": primary, "mean": means.get(primary),
+            "std": round(float(np.nanstd(values)), 6), "means": means}
 
 
-def _scoring(task: str) -> str:
-    return {"accuracy": "accuracy", "r2": "r2"}[PRIMARY_METRIC[task]]
+def _cv_scorers(task: str, estimator, n_classes: int) -> dict[str, str]:
+    """scikit-learn scorer names of the metrics cross-validation can measure for this estimator."""
+    if task == "regression":
+        return {"r2": "r2", "rmse": "neg_root_mean_squared_error", "mae": "neg_mean_absolute_error"}
+    scorers = {"accuracy": "accuracy", "balanced_accuracy": "balanced_accuracy", "f1": "f1_weighted",
+               "f1_macro": "f1_macro", "precision": "precision_weighted", "recall": "recall_weighted"}
+    if hasattr(estimator, "predict_proba"):
+        scorers |= {"roc_auc": "roc_auc" if n_classes == 2 else "roc_auc_ovr_weighted",
+                    "log_loss": "neg_log_loss"}
+    elif n_classes == 2 and hasattr(estimator, "decision_function"):
+        scorers["roc_auc"] = "roc_auc"
+    return scorers
 
 
 def _labels(y: pd.Series, task: str) -> np.ndarray:
@@ -399,8 +438,12 @@ def _sample(y: np.ndarray, rows: int, stratify: bool, seed: int) -> np.ndarray:
     return np.sort(np.concatenate([grouped[start:start + n] for start, n in zip(starts, quota, strict=True)]))
 
 
+def _min_class_rows(y: np.ndarray, task: str) -> int:
+    """Rows of the rarest class (a large number for regression)."""
+    return int(np.unique(y, return_counts=True)[1].min()) if task == "classification" else len(y)
+
+
 def _plain_params(estimator) -> dict[str, Any]:
     """Constructor parameters of an estimator as JSON-friendly values."""
-    if isinstance(estimator, TransformedTargetRegressor):
-        estimator = estimator.regressor
+    estimator = models.unwrapped(estimator)
     return {name: models.json_value(value) for name, value in estimator.get_params(deep=False).items()}

@@ -26,11 +26,11 @@ from tools.keys import METRICS, MODELS, PRIMARY_METRIC
 optuna.logging.set_verbosity(optuna.logging.ERROR)  # tools report through `progress`, never stderr
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)  # what counts toward n_trials; FAIL trials do not
-CV_BELOW_ROWS = 10_000  # fewer training rows than this: each trial runs k-fold CV instead of row rungs
 VALIDATION_CAP = 30_000  # validation rows carved from the training split (enough to rank configurations)
 TOP_RUNG_CAP = 50_000  # rows of the largest rung: on 1M rows, 50k gave the same test score as 100k
 RUNG_FACTOR = 3  # rows grow ×3 per rung and successive halving keeps the best third
 MIN_RUNG_ROWS = 1_000
+MIN_FOLDS_BEFORE_PRUNING = 3
 FAST_METRICS = {"accuracy": accuracy_score, "r2": r2_score}  # primary metrics, defined as in tools.metrics
 
 
@@ -57,8 +57,9 @@ class Schedule:
 
     def pruner(self) -> optuna.pruners.BasePruner:
         """Successive halving on row rungs (step = rows fitted); median pruning on running CV means."""
-        if self.folds:
-            return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
+        if self.folds:  # one fold of a small table is too noisy to judge a trial by: wait for three
+            return optuna.pruners.MedianPruner(n_startup_trials=5,  # steps are fold counts, 1-based
+                                               n_warmup_steps=MIN_FOLDS_BEFORE_PRUNING)
         return optuna.pruners.SuccessiveHalvingPruner(min_resource=self.rungs[0],
                                                       reduction_factor=RUNG_FACTOR)
 
@@ -143,9 +144,10 @@ def tune(frame, target: str, model_key: str, *, n_trials: int, timeout_s: float 
     history_png = _plot_history(study, metric, out_dir, record_id)
     return {
         "model": model_key, "task": data.task, "params": fitted["params"], "metrics": fitted["metrics"],
-        "cv": {"folds": schedule.folds or None, "rungs": list(schedule.rungs) or None,
-               "validation_rows": schedule.validation_rows or None, "mean": best.value,
-               "std": best.user_attrs.get("fold_std"), "metric": metric},
+        "cv": fitted["cv"],
+        "search": {"folds": schedule.folds or None, "rungs": list(schedule.rungs) or None,
+                   "validation_rows": schedule.validation_rows or None, "best_value": best.value,
+                   "std": best.user_attrs.get("fold_std"), "metric": metric},
         "n_trials": counts["finished"],
         "trials": {"complete": counts["complete"], "pruned": counts["pruned"], "failed": counts["failed"],
                    "stopped_early": stopped_early},
@@ -153,15 +155,17 @@ def tune(frame, target: str, model_key: str, *, n_trials: int, timeout_s: float 
         "artifact": fitted["artifact"],
         "plots": {**fitted["plots"], "optimization_history": history_png},
         "notes": [*notes, *fitted["notes"]], "best_value": best.value, "metric": metric, "study": study_name,
+        "n_train": fitted["n_train"], "n_test": fitted["n_test"], "warning": fitted["warning"],
     }
 
 
 def plan_schedule(rows: int, train_rows: int, cols: int, model_key: str, task: str) -> Schedule:
     """The fidelity schedule for a data size: k-fold CV on small data, ×3 row rungs on a capped subsample."""
-    if train_rows < CV_BELOW_ROWS:
+    if train_rows < training.CV_BELOW_ROWS:
         folds = 5 if train_rows < 5_000 else 3
         return Schedule(folds, (), 0, f"{rows:,} rows × {cols} columns: each trial runs {folds}-fold CV on "
-                                      f"the {train_rows:,} training rows, pruned by the running median; "
+                                      f"the {train_rows:,} training rows, pruned by the running median "
+                                      f"after {MIN_FOLDS_BEFORE_PRUNING} folds; "
                                       "final refit on all training rows.")
     validation = min(train_rows // 5, VALIDATION_CAP)
     top = min(train_rows - validation, models.row_cap(model_key, task) or TOP_RUNG_CAP)
@@ -217,7 +221,7 @@ def _objective(model_key: str, task: str, metric: str, steps: list[Fidelity],
 def _fit_score(model_key: str, task: str, metric: str, params: dict, fid: Fidelity) -> float:
     """Validation score of one configuration fitted on one fidelity's rows."""
     estimator = models.build(model_key, task, params, n_rows=len(fid.y_fit), n_features=fid.X_fit.shape[1],
-                             categorical=fid.categorical)
+                             categorical=fid.categorical, probabilities=metric == "log_loss")
     # one BLAS thread: trial-sized matrices gain nothing from threads and lose much on a busy 2-core box
     with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore", ConvergenceWarning)

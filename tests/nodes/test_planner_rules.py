@@ -1,4 +1,5 @@
-"""The rule planner read through its real `plan` function: a table of phrasings, the asks, and the CLI."""
+"""The rule planner read through its real `plan` function: a table of phrasings, the asks, the answers to
+questions, and the CLI."""
 
 import csv
 import gzip
@@ -11,6 +12,7 @@ import pytest
 
 from graph.vocabulary import ACTIONS, MAX_PREVIEW_ROWS, MAX_TRIALS, help_text, validate_step
 from nodes.planner_rules import plan
+from nodes.spelling import PROTECTED
 from tools.keys import METRICS, MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +44,9 @@ TITANIC_TRAINED = TITANIC | {"experiments": [
     _record("logistic_regression", "classification", "titanic.csv", accuracy=0.78, f1=0.81, log_loss=0.45),
     _record("svc", "classification", "titanic.csv", accuracy=0.82, f1=0.77, log_loss=0.48),
 ]}
+LOANS = {"dataset": {"path": "loans.csv", "sha256": "loans.csv", "rows": 614, "cols": 5, "target": None,
+                     "task": None, "columns": [{"name": c, "kind": "categorical"} for c in
+                                               ("Loan_ID", "Gender", "Income", "Credit_History", "Status")]}}
 AMES_TRAINED = AMES | {"experiments": [
     _record("ridge", "regression", "ames_housing.csv.gz", r2=0.91, rmse=31000.0, mae=19000.0),
     _record("hist_gradient_boosting", "regression", "ames_housing.csv.gz", r2=0.90, rmse=24000.0,
@@ -85,7 +90,12 @@ def predict(path: str) -> dict:
     return step("trainer", "predict", path=path)
 
 
+def exclude(*columns: str) -> dict:
+    return step("eda", "exclude", columns=list(columns))
+
+
 DESCRIBE = step("eda", "describe")
+REPORT = step("reporter", "report")
 
 
 PLANS = [
@@ -132,7 +142,7 @@ PLANS = [
      [step("trainer", "train", task="classification", all_rows=True)]),
     ("fit boosted trees on the full dataset", TITANIC,
      [step("trainer", "train", task="auto", models=["hist_gradient_boosting"], all_rows=True)]),
-    ("describe and train with target survived", TITANIC, [target("survived"), DESCRIBE, train()]),
+    ("describe and train with target survived", TITANIC, [DESCRIBE, target("survived"), train()]),
     ("train classifiers, the target is survived", TITANIC, [target("survived"), train("classification")]),
     ("use RF", TITANIC, [train(models=["random_forest"])]),
     ("train an xgboost", TITANIC, [train(models=["hist_gradient_boosting"])]),
@@ -211,6 +221,151 @@ PLANS = [
       step("reporter", "report")]),
 ]
 
+# Misspelt words, read as the vocabulary's words or the dataset's column names (each with a note).
+TYPOS = [
+    ("optimze svc wiht 50 trails", EMPTY, [tune("svc", 50)]),
+    ("descibe teh data", TITANIC, [DESCRIBE]),
+    ("trian a random forrest", TITANIC, [train(models=["random_forest"])]),
+    ("set the targt to Status", EMPTY, [target("Status")]),
+    ("shwo me the hisotry", TITANIC_TRAINED, [history()]),
+    ("whats the bset model by acuracy", TITANIC_TRAINED, [best("accuracy")]),
+    ("set the target to Staus", LOANS, [target("Status")]),
+    ("tnue the random forest with 30 trials", TITANIC, [tune("random_forest", 30)]),
+    ("train clasifiers", TITANIC, [train("classification")]),
+    ("preveiw the first 10 rows", TITANIC, [preview(10)]),
+    ("show the lsat 3 experiments", TITANIC_TRAINED, [history(3)]),
+    ("show the corelation matrix", TITANIC, [DESCRIBE]),
+    ("tune the best one by f1 with 25 trails", TITANIC_TRAINED,
+     [tune("logistic_regression", 25, metric="f1")]),
+    ("trian gradient bosting", TITANIC, [train(models=["hist_gradient_boosting"])]),
+    ("hyperparameter serach on the svm, 40 trials", TITANIC, [tune("svc", 40)]),
+    ("predcit on new.csv", TITANIC_TRAINED, [predict("new.csv")]),
+    ("make a reprot", TITANIC_TRAINED, [REPORT]),
+    ("trian rf and tuen it with 15 trials", TITANIC,
+     [train(models=["random_forest"]), tune("random_forest", 15)]),
+    ("the taget is survived", EMPTY, [target("survived")]),
+    ("train regresors", AMES, [train("regression")]),
+    ("show the frist rows", TITANIC, [preview(5)]),
+    ("exclude boaat", TITANIC, [exclude("boat")]),
+]
+
+# Casual phrasings of the same requests.
+CASUAL = [
+    ("show me a few rows of the data", TITANIC, [preview(5)]),
+    ("let's see how well we can predict Status", LOANS, [target("Status"), train()]),
+    ("can you squeeze more performance out of the random forest? give it like 40 tries", TITANIC,
+     [tune("random_forest", 40)]),
+    ("give logreg a shot", TITANIC, [train(models=["logistic_regression"])]),
+    ("let me see a couple of rows", TITANIC, [preview(5)]),
+    ("take a look at the data", TITANIC, [preview(5)]),
+    ("get more out of the svm", TITANIC, [tune("svc")]),
+    ("make it better", TITANIC_TRAINED, [tune("svc")]),
+    ("dig into the data", TITANIC, [DESCRIBE]),
+    ("get a feel for the dataset", TITANIC, [DESCRIBE]),
+    ("sum it up", TITANIC_TRAINED, [REPORT]),
+    ("let's fit a few models", TITANIC, [train()]),
+    ("quick baseline please", TITANIC, [train()]),
+    ("see which model works best", TITANIC, [train()]),
+    ("improve the random forest", TITANIC, [tune("random_forest")]),
+    ("find better hyperparameters for knn", TITANIC, [tune("knn")]),
+    ("hey, could you load samples/titanic.csv and tell me about it?", EMPTY,
+     [load("samples/titanic.csv"), DESCRIBE]),
+    ("ok now train a couple of models", TITANIC, [train()]),
+    ("how about a random forest?", TITANIC, [train(models=["random_forest"])]),
+    ("why not try boosting?", TITANIC, [train(models=["hist_gradient_boosting"])]),
+]
+
+# Steps run in the order written; a target (or exclusion) said after the train/tune step it is for moves just
+# before that step, never before a load.
+ORDER = [
+    ("describe the data, then set survived as the target and train classifiers", TITANIC,
+     [DESCRIBE, target("survived"), train("classification")]),
+    ("train a random forest, target is survived", TITANIC,
+     [target("survived"), train(models=["random_forest"])]),
+    ("show the first 3 rows, then the target is survived, then train classifiers", TITANIC,
+     [preview(3), target("survived"), train("classification")]),
+    ("describe it and then tune svc with 10 trials, the target is survived", TITANIC,
+     [DESCRIBE, target("survived"), tune("svc", 10)]),
+    ("load samples/titanic.csv, train classifiers, the target is survived", EMPTY,
+     [load("samples/titanic.csv"), target("survived"), train("classification")]),
+    ("train classifiers and tune the best one with 10 trials, the label is survived", TITANIC,
+     [target("survived"), train("classification"), tune(n_trials=10)]),
+    ("tune svc for 20 trials. first describe the data", TITANIC, [tune("svc", 20), DESCRIBE]),
+    ("history, then best by f1, then a report", TITANIC_TRAINED, [history(), best("f1"), REPORT]),
+    ("train classifiers, then drop boat and train again", TITANIC,
+     [train("classification"), exclude("boat"), train("classification")]),
+    ("train classifiers, leave out boat", TITANIC, [exclude("boat"), train("classification")]),
+    ("load samples/penguins.csv, describe it, predict species with knn", EMPTY,
+     [load("samples/penguins.csv"), DESCRIBE, target("species"), train(models=["knn"])]),
+    ("preview 5 rows, describe, train rf", TITANIC, [preview(5), DESCRIBE, train(models=["random_forest"])]),
+    ("load samples/titanic.csv, tune knn with 10 trials, target survived, and describe", EMPTY,
+     [load("samples/titanic.csv"), target("survived"), tune("knn", 10), DESCRIBE]),
+]
+
+# Questions about the data or the results, and polite requests: these may plan (read-only for questions).
+QUESTIONS = [
+    ("which model is best?", TITANIC_TRAINED, [best()]),
+    ("what's the best model by accuracy?", TITANIC_TRAINED, [best("accuracy")]),
+    ("what are the columns?", TITANIC, [DESCRIBE]),
+    ("is the target balanced?", TITANIC, [DESCRIBE]),
+    ("are there any missing values?", TITANIC, [DESCRIBE]),
+    ("what does the data look like?", TITANIC, [preview(5)]),
+    ("which one has the best f1?", TITANIC_TRAINED, [best("f1")]),
+    ("what have we tried so far?", TITANIC_TRAINED, [history()]),
+    ("who won?", TITANIC_TRAINED, [best()]),
+    ("what's the best rmse so far?", AMES_TRAINED, [best("rmse")]),
+    ("can you train a random forest?", TITANIC, [train(models=["random_forest"])]),
+    ("could you tune it?", TITANIC_TRAINED, [tune("svc")]),
+    ("would you describe the data?", TITANIC, [DESCRIBE]),
+    ("can we tune knn with 15 trials please?", TITANIC, [tune("knn", 15)]),
+    ("could I see the first 10 rows?", TITANIC, [preview(10)]),
+]
+
+# Leaving columns out: names resolved against the schema, quoted ones kept verbatim.
+EXCLUDE = [
+    ("drop the column boat", TITANIC, [exclude("boat")]),
+    ("exclude boat and body", TITANIC, [exclude("boat", "body")]),
+    ("ignore body", TITANIC, [exclude("body")]),
+    ("train again without boat, body", TITANIC, [exclude("boat", "body"), train()]),
+    ("retrain without boat", TITANIC, [exclude("boat"), train()]),
+    ("leave out home.dest", TITANIC, [exclude("home.dest")]),
+    ("leave out home dest", TITANIC, [exclude("home.dest")]),
+    ("exclude 'Lot Area' and train regressors", AMES, [exclude("Lot Area"), train("regression")]),
+    ("drop boat and body, then train classifiers", TITANIC,
+     [exclude("boat", "body"), train("classification")]),
+    ("train classifiers without the boat and body columns", TITANIC,
+     [exclude("boat", "body"), train("classification")]),
+    ("remove the ticket column", TITANIC, [exclude("ticket")]),
+    ("don't use cabin or boat", TITANIC, [exclude("cabin", "boat")]),
+    ("exclude boat body", TITANIC, [exclude("boat", "body")]),
+    ("exclude boat", EMPTY, [exclude("boat")]),
+    ("tune svc with 10 trials without boat", TITANIC, [exclude("boat"), tune("svc", 10)]),
+    ("train rf without tuning", TITANIC, [train(models=["random_forest"])]),
+    ("train on all rows without sampling", EMPTY, [step("trainer", "train", task="auto", all_rows=True)]),
+]
+
+PLANS += TYPOS + CASUAL + ORDER + QUESTIONS + EXCLUDE
+
+# Questions that must not run anything: answered with the words that would run it on the user's data.
+ANSWERS = [
+    ("should I use random forest or gradient boosting in general?", TITANIC,
+     "`train random forest and gradient boosting`"),
+    ("is random forest better than logistic regression?", TITANIC,
+     "`train random forest and logistic regression`"),
+    ("what is the difference between svm and knn?", TITANIC, "`train svm and knn`"),
+    ("why is boosting so popular?", EMPTY, "`train boosting`"),
+    ("how well can we predict survived?", TITANIC, "`the target is survived, then train models`"),
+    ("should I tune the svm?", TITANIC, "`tune svm with 20 trials`"),
+    ("do you recommend xgboost for this?", TITANIC, "`train xgboost`"),
+    ("when should I use lasso instead of ridge?", AMES, "`train lasso and ridge`"),
+    ("does knn need scaled features?", TITANIC, "`train knn`"),
+    ("is it worth tuning the forest?", TITANIC, "`tune forest with 20 trials`"),
+    ("which is faster, svc or linear svc?", TITANIC, "`train svc and linear svc`"),
+    ("should we drop boat?", TITANIC, "`exclude boat`"),
+    ("can the random forest be tuned for 50 trials?", TITANIC, "`tune random forest with 50 trials`"),
+    ("what is overfitting?", EMPTY, "can't answer general questions"),
+]
+
 ASKS = [
     ("target is survived or sex", TITANIC, "survived or sex"),
     ("target is churn", TITANIC, 'no column "churn"'),
@@ -220,6 +375,8 @@ ASKS = [
     ("predict age and fare", TITANIC, "age or fare"),
     ("go back to before tuning and try random_forest", TITANIC_TRAINED, "checkpoint"),
     ("tune catboost with 20 trials", TITANIC, '"catboost"'),
+    ("exclude zzz", TITANIC, 'no column "zzz"'),
+    ("drop the area column", AMES, "could be several columns"),
     ("tune the best one", EMPTY, "Which model should I tune?"),
     ("tune the best by rmse", TITANIC_TRAINED, "no experiment so far reports rmse"),
     ("load other.csv and tune the best one", TITANIC_TRAINED, "nothing is trained on this data yet"),
@@ -253,8 +410,42 @@ def test_asks_instead_of_guessing(message: str, state: dict, asked: str) -> None
     assert asked in result.reply
 
 
-def test_table_is_large_enough() -> None:
-    assert len(PLANS) + len(ASKS) >= 60
+@pytest.mark.parametrize(("message", "state", "said"), ANSWERS, ids=[row[0] for row in ANSWERS])
+def test_questions_run_nothing_and_say_what_would(message: str, state: dict, said: str) -> None:
+    result = plan(message, state, None)
+    assert result.steps == [] and not result.needs_input
+    assert said in result.reply
+    assert result.reply.endswith(help_text())
+
+
+@pytest.mark.parametrize(("said", "state"), [(said.strip("`"), state) for _, state, said in ANSWERS
+                                             if said.startswith("`")])
+def test_the_words_suggested_for_a_question_plan_it(said: str, state: dict) -> None:
+    result = plan(said, state, None)
+    assert result.steps and result.reply is None
+
+
+def test_a_question_beside_requests_is_noted_not_run() -> None:
+    result = plan("train a forest. should I tune it too?", TITANIC, None)
+    assert result.steps == [train(models=["random_forest"])]
+    said = "`tune random forest with 20 trials`"
+    assert [n for n in result.notes if "should I tune it too" in n and said in n]
+
+
+@pytest.mark.parametrize(("message", "state"), [row[:2] for row in TYPOS], ids=[row[0] for row in TYPOS])
+def test_each_misspelling_read_is_noted(message: str, state: dict) -> None:
+    assert any(note.startswith('Read "') for note in plan(message, state, None).notes)
+
+
+def test_corrections_name_the_word_read() -> None:
+    notes = plan("optimze svc wiht 50 trails", EMPTY, None).notes
+    assert notes == ['Read "optimze" as "optimize".', 'Read "wiht" as "with".', 'Read "trails" as "trials".']
+
+
+@pytest.mark.parametrize("word", ["test", "rest", "tree", "fit", "set", "status", "turned", "point", "while"])
+def test_common_words_are_never_corrected(word: str) -> None:
+    assert word in PROTECTED
+    assert not [n for n in plan(f"describe the {word} column", TITANIC, None).notes if n.startswith("Read")]
 
 
 def test_clamped_counts_and_read_typos_are_noted() -> None:
@@ -291,12 +482,17 @@ def test_help_examples_plan_what_they_illustrate(action: str, example: str) -> N
     assert [s["action"] for s in plan(example, TITANIC_TRAINED, None).steps] == [action]
 
 
+def test_planning_imports_neither_pandas_nor_scikit_learn() -> None:
+    probe = ("import sys; from nodes.planner_rules import plan; plan('descibe teh data, exclude boat', {}); "
+             "print([m for m in ('pandas', 'sklearn') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_cli_plan_prints_the_tune_step(tmp_path: Path) -> None:
-    app = ROOT / "app.py"
-    if not app.exists():
-        pytest.skip("app.py is not written yet (CLI issue)")
-    command = [sys.executable, str(app), "--home", str(tmp_path), "plan", "optimize SVC with 50 trials",
-               "--json"]
+    command = [sys.executable, str(ROOT / "app.py"), "--home", str(tmp_path), "plan",
+               "optimize SVC with 50 trials", "--json"]
     out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
     assert json.loads(out.stdout)["plan"] == [
         {"node": "tuner", "action": "tune", "args": {"model": "svc", "n_trials": 50}}]

@@ -1,9 +1,12 @@
 """Accelerator choice on a CPU-only machine: probe, fallback, idempotence and patched-vs-stock agreement."""
 
+import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -117,7 +120,8 @@ def _fake_rapids(root: Path, cuml_works: bool) -> None:
     (root / "cudf" / "__init__.py").write_text("")
     (root / "cudf" / "pandas.py").write_text(
         "import sys\nEARLY = 'pandas' in sys.modules\n"
-        "def install():\n    assert not EARLY, 'cudf.pandas installed after pandas was imported'\n")
+        "def install():\n    assert not EARLY, 'cudf.pandas installed after pandas was imported'\n"
+        "    open(__file__ + '.installed', 'w').close()\n")
     (root / "cuml").mkdir()
     (root / "cuml" / "__init__.py").write_text("import pandas\n")
     body = "def install():\n    pass\n" if cuml_works else "raise ImportError('libcuml.so missing')\n"
@@ -136,3 +140,52 @@ def test_gpu_path_installs_cudf_pandas_first_and_falls_back_without_cuml(
                           timeout=120, check=True)
     info = json.loads(done.stdout.strip().splitlines()[-1])
     assert info["device"] == device and said in info["reason"]
+
+
+SERVE_RUN = """
+import sys
+from tools import accel
+accel._driver_device_count = lambda *args: (1, "ok")  # pretend the CUDA driver found one device
+import app
+sys.exit(app.main(["--home", sys.argv[1], "--accel", "auto", "serve", "--port", sys.argv[2]]))
+"""
+
+
+def test_serve_installs_the_accelerator_before_the_ui_imports_pandas(tmp_path: Path) -> None:
+    _fake_rapids(tmp_path, cuml_works=True)  # its cudf.pandas.install() fails if pandas came first
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}", "GRADIO_ANALYTICS_ENABLED": "False"}
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-c", SERVE_RUN, str(tmp_path / "home"), str(port)], cwd=ROOT,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and server.poll() is None:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            time.sleep(0.5)
+        assert server.poll() is None, server.stdout.read()  # it serves: no install after pandas
+        assert (tmp_path / "cudf" / "pandas.py.installed").exists()  # and cudf.pandas was installed
+    finally:
+        server.kill()
+        server.wait()
+
+
+THREAD_FIT = """
+import threading
+from tools import accel
+accel.activate("cpu")
+from sklearn.datasets import make_classification
+from sklearn.ensemble import RandomForestClassifier
+X, y = make_classification(300, random_state=0)
+fit = threading.Thread(target=lambda: RandomForestClassifier(10).fit(X, y).predict(X))  # as graph nodes do
+fit.start()
+fit.join()
+"""
+
+
+def test_fits_in_worker_threads_do_not_flood_the_log_with_sklearnex_warnings() -> None:
+    done = subprocess.run([sys.executable, "-c", THREAD_FIT], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert "parallel backend is not supported" not in done.stderr

@@ -12,6 +12,7 @@ from tools.errors import ColumnError, DataError, ToolError
 from tools.loading import load_dataset
 from tools.profile import (
     SAMPLE_ROWS,
+    _heatmap_frame,
     column_roles,
     column_schema,
     describe,
@@ -198,3 +199,79 @@ def test_describe_is_fast_on_a_large_table():
     assert time.perf_counter() - start < 10
     assert summary["sample_rows"] == SAMPLE_ROWS and f"sample of {SAMPLE_ROWS:,} rows" in summary["markdown"]
     assert summary["associations"][0]["column"] == "x0"
+
+
+def test_a_target_with_hundreds_of_classes_is_refused_with_counts_and_ways_out():
+    rng = np.random.default_rng(0)
+    n = 2000
+    frame = pd.DataFrame(
+        {"x": rng.normal(size=n), "label": [f"class_{i}" for i in rng.integers(0, 500, n)]}
+    )
+    classes = frame["label"].nunique()
+    singles = int((frame["label"].value_counts() == 1).sum())
+    with pytest.raises(ColumnError) as caught:
+        validate_target(frame, "label")
+    message = str(caught.value)
+    assert f"{classes} classes over 2,000 labelled rows" in message
+    assert f"{singles} classes have a single row" in message
+    assert "Group rare classes" in message and "different target" in message
+    assert "regression" not in message
+    codes = pd.DataFrame({"x": np.arange(60.0), "code": np.arange(60) % 15})  # 15 classes of 4 rows
+    with pytest.raises(ColumnError, match=r"15 classes over 60 labelled rows .* train it as regression"):
+        validate_target(codes, "code")
+
+
+def test_a_numeric_target_that_numbers_the_rows_is_refused():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=500), "row": rng.permutation(np.arange(1, 501))})
+    with pytest.raises(ColumnError, match=r"different consecutive integer in every row \(1 to 500\)"):
+        validate_target(frame, "row")
+    frame["count"] = rng.poisson(40, 500)  # integers, many repeated: a real quantity
+    validate_target(frame, "count")
+    frame["gaps"] = np.arange(0, 1000, 2)  # distinct integers but not consecutive
+    validate_target(frame, "gaps")
+
+
+def test_targets_of_the_samples_pass_the_checks(samples):
+    for name, target, task in (
+        ("titanic.csv", "survived", "classification"),
+        ("adult.csv.gz", "income", "classification"),
+        ("penguins.csv", "species", "classification"),
+        ("ames_housing.csv.gz", "SalePrice", "regression"),
+        ("diamonds.csv.gz", "price", "regression"),
+    ):
+        frame = load_dataset(samples / name).frame
+        validate_target(frame, target)
+        assert infer_task(frame[target])[0] == task, name
+    ames = load_dataset(samples / "ames_housing.csv.gz").frame
+    with pytest.raises(ColumnError, match="numbers the rows"):
+        validate_target(ames, "Order")
+
+
+def test_wide_tables_are_profiled_in_proportion_to_their_size(tmp_path):
+    rng = np.random.default_rng(0)
+    numbers = pd.DataFrame(rng.normal(size=(12, 1000)), columns=[f"sensor_{i}" for i in range(1000)])
+    words = np.array("the quick brown fox jumps over a lazy dog while birds sing".split())
+    notes = pd.DataFrame(
+        {f"note_{i}": [" ".join(rng.choice(words, 8)) for _ in range(12)] for i in range(500)}
+    )
+    for frame, target in ((numbers, "sensor_0"), (notes, None)):
+        start = time.perf_counter()
+        schema = column_schema(frame)
+        assert time.perf_counter() - start < 1.0
+        start = time.perf_counter()
+        summary = describe(frame, target, tmp_path / str(target))
+        assert time.perf_counter() - start < 3.0
+        assert len(schema) == frame.shape[1] and summary["flags"]["leak"] == []
+        assert f"… {frame.shape[1] - 30} more columns" in summary["markdown"]
+        assert all(open(path, "rb").read(8) == PNG for path in summary["plots"].values())
+
+
+def test_the_heatmap_of_a_wide_table_shows_the_columns_linked_with_the_target():
+    rng = np.random.default_rng(0)
+    n = 400
+    frame = pd.DataFrame(rng.normal(size=(n, 60)), columns=[f"x{i}" for i in range(60)])
+    frame["y"] = frame[["x7", "x42", "x13"]].sum(axis=1) + rng.normal(size=n)
+    summary = describe(frame, "y")
+    shown = list(_heatmap_frame(frame, "y", summary["associations"]).columns)
+    assert len(shown) == 20 and shown[0] == "y" and set(shown[1:4]) == {"x7", "x42", "x13"}

@@ -15,7 +15,7 @@ import pytest
 
 from tools import models
 from tools.errors import ModelError
-from tools.tuning import plan_schedule, study_summary, tune
+from tools.tuning import MIN_FOLDS_BEFORE_PRUNING, plan_schedule, study_summary, tune
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,8 +68,9 @@ def test_tune_returns_a_tested_model_and_a_complete_trial_account(titanic, home)
     assert record["n_trials"] == 6 and not record["trials"]["stopped_early"]
     assert record["trials"]["complete"] + record["trials"]["pruned"] == 6
     assert [e["k"] for e in events] == list(range(1, 7)) and all(e["n"] == 6 for e in events)
-    assert events[-1]["best"] == record["best_value"] == record["cv"]["mean"]
-    assert record["metric"] == record["cv"]["metric"] == "accuracy" and record["cv"]["folds"] == 5
+    assert events[-1]["best"] == record["best_value"] == record["search"]["best_value"]
+    assert record["metric"] == record["search"]["metric"] == "accuracy" and record["search"]["folds"] == 5
+    assert record["cv"]["folds"] == 5 and "accuracy" in record["cv"]["means"]  # the final model, re-checked
     assert 0.75 <= record["metrics"]["accuracy"] <= 0.88
     assert Path(record["plots"]["optimization_history"]).stat().st_size > 1000
     model = joblib.load(record["artifact"])
@@ -126,8 +127,8 @@ def test_successive_halving_prunes_weak_trials_on_row_rungs(home):
     frame = noisy_frame(13_000)
     record = run(frame, "label", "knn", home, "knn-rungs", n_trials=12)
 
-    rungs = record["cv"]["rungs"]
-    assert len(rungs) >= 2 and rungs == sorted(rungs) and record["cv"]["validation_rows"] > 0
+    rungs = record["search"]["rungs"]
+    assert len(rungs) >= 2 and rungs == sorted(rungs) and record["search"]["validation_rows"] > 0
     assert record["trials"]["pruned"] >= 1 and record["n_trials"] == 12
     study = optuna.load_study(study_name="knn-rungs", storage=f"sqlite:///{home}/optuna.db")
     for trial in study.trials:
@@ -174,10 +175,25 @@ def test_failed_trials_are_recorded_and_the_study_goes_on(titanic, home, monkeyp
     assert [t.number for t in failed] == [1, 4] and all("'C'" in t.user_attrs["error"] for t in failed)
 
 
-def test_every_trial_failing_raises_a_model_error_with_the_first_error(titanic, home):
-    with pytest.raises(ModelError, match="log_loss"):
-        run(titanic, "survived", "linear_svc", home, "no-proba", n_trials=3, metric="log loss")
-    assert study_summary(f"sqlite:///{home}/optuna.db", "no-proba")["failed"] >= 3
+def test_every_trial_failing_raises_a_model_error_with_the_first_error(titanic, home, monkeypatch):
+    monkeypatch.setattr(models, "search_space", lambda key, task, trial, n_rows: {"C": -1.0})
+    with pytest.raises(ModelError, match="Every trial tuning Logistic regression failed.*'C' parameter"):
+        run(titanic, "survived", "logistic_regression", home, "all-fail", n_trials=3)
+    assert study_summary(f"sqlite:///{home}/optuna.db", "all-fail")["failed"] >= 3
+
+
+def test_margin_classifiers_tune_for_log_loss_with_calibrated_probabilities(titanic, home):
+    record = run(titanic, "survived", "linear_svc", home, "svc-log-loss", n_trials=3, metric="log loss")
+    assert record["metric"] == "log_loss" and record["trials"]["complete"] >= 1
+    assert 0 < record["metrics"]["log_loss"] < 0.6
+
+
+def test_small_data_prunes_only_on_the_mean_of_several_folds(titanic, home):
+    record = run(titanic, "survived", "hist_gradient_boosting", home, "folds", n_trials=12)
+    study = optuna.load_study(study_name="folds", storage=f"sqlite:///{home}/optuna.db")
+    pruned = [t for t in study.trials if t.state.name == "PRUNED"]
+    assert record["search"]["folds"] == 5 and record["n_trials"] == 12
+    assert all(len(t.intermediate_values) >= MIN_FOLDS_BEFORE_PRUNING for t in pruned)
 
 
 def test_timeout_caps_the_search(titanic, home):

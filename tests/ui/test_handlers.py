@@ -103,7 +103,9 @@ def test_run_turn_survives_a_failing_stream_and_keeps_history(session: Session):
 
     turn = handlers.Turn(session, "hello")
     frames = list(handlers.run_turn(session, turn, broken, BASE_GRAPH))
-    assert "internal error (RuntimeError): disk on fire" in frames[-1].messages[-1].content
+    reply = frames[-1].messages[-1].content
+    assert "RuntimeError: disk on fire" in reply and "internal error" not in reply
+    assert "Earlier results, checkpoints and files are kept" in reply
     assert "Traceback" not in frames[-1].messages[-1].content
     assert session.messages == turn.messages()
 
