@@ -12,6 +12,7 @@ import pandas as pd
 from langchain_core.messages import AIMessage, HumanMessage
 
 from graph import render
+from graph.runner import unexpected
 from tools import accel
 from tools.errors import ToolError
 from tools.experiments import best
@@ -200,7 +201,7 @@ def run_turn(session: Session, turn: Turn, events: Callable[[], Iterable[dict]],
         turn.fail(str(err))
     except Exception as err:  # the chat must survive any failure; the server log keeps the traceback
         log.exception("chat turn failed")
-        turn.fail(f"internal error ({type(err).__name__}): {err}")
+        turn.fail(unexpected("This turn stopped", err))
     if turn.result:
         session.thread_id = turn.result["thread_id"]
     if session.stop.is_set() and turn.progress:
