@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tools import formats
 from tools.keys import METRICS, MODELS
 
 MAX_TRIALS = 500
@@ -26,7 +27,7 @@ class Args(BaseModel):
 
 
 class LoadArgs(Args):
-    path: str = Field(description="Path of a CSV, TSV, Parquet, JSON or Excel file to load.")
+    path: str = Field(description=f"Path of the file to load: {formats.DESCRIPTION}.")
 
 
 class SetTargetArgs(Args):

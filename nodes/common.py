@@ -6,6 +6,7 @@ from langgraph.config import get_stream_writer
 
 from graph.context import Context
 from graph.state import AgentState
+from tools import formats
 from tools.errors import ColumnError, DataError
 from tools.keys import MODELS
 
@@ -23,7 +24,7 @@ def require_dataset(state: AgentState) -> dict[str, Any]:
     dataset = state.get("dataset")
     if not dataset:
         raise DataError("No dataset is loaded yet. Load one first, e.g. `load samples/titanic.csv` "
-                        "(or attach a CSV, TSV, Parquet, JSON or Excel file).")
+                        f"(or attach a file: {formats.DESCRIPTION}).")
     return dataset
 
 

@@ -462,4 +462,4 @@ class _Reader:
                     self.notes.append(f"Read \"{words[0]}\" as the file {path}.")
                     return path
         raise _Ask("Which file should I load? Give its path, e.g. \"load samples/titanic.csv\" "
-                   "(CSV, TSV, Parquet, JSON or Excel).")
+                   f"({formats.DESCRIPTION}).")

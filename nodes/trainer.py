@@ -71,7 +71,7 @@ def predict(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
     model_path = (state.get("artifacts") or {}).get("best_model") or best["artifact"]
     out = prediction.predict(model_path, step["args"]["path"], ctx.workspace(state["thread_id"]))
     markdown = (f"Predicted {out['rows']:,} rows of `{step['args']['path']}` with **{best['model']}**: "
-                f"`{out['path']}`.")
+                f"`{out['path']}`." + "".join(f" Note: {note}." for note in out.get("notes") or []))
     log = [f"model {best['model']} ({best['id']})", f"{out['rows']:,} rows → {out['path']}"]
     return {"artifacts": {"predictions": str(out["path"])},
             "steps": [step_log(step, log=log, result={"markdown": markdown, "path": str(out["path"])})]}

@@ -8,7 +8,7 @@ import joblib
 import numpy as np
 
 from tools.errors import ArtifactError, DataError
-from tools.loading import load_dataset
+from tools.loading import load_with_cells
 
 PREDICTIONS_NAME = "predictions.csv"
 
@@ -17,19 +17,21 @@ def predict(model_path: str | os.PathLike, data_path: str | os.PathLike,
             out_dir: str | os.PathLike) -> dict[str, Any]:
     """Predict every row of `data_path` with the Pipeline at `model_path`; write `out_dir`/predictions.csv.
 
-    The file keeps the input columns and adds `prediction` and, for classifiers with probabilities, one
-    `proba_<class>` column per class. Extra input columns (the target included) are ignored.
+    The file repeats the input cells as written (`007`, `?`, empty), then `prediction` and, for classifiers,
+    one `proba_<class>` column per class. Returns its path, rows, columns and the loader's notes.
     """
     pipeline = load_model(model_path)
-    frame = load_dataset(data_path, min_rows=1).frame
+    dataset, output = load_with_cells(data_path, min_rows=1)  # output starts as the cells as written
+    frame = dataset.frame  # what the model reads: cleaned and typed
     needed = list(pipeline.feature_names_in_)
     missing = [column for column in needed if column not in frame.columns]
     if missing:
         raise DataError(f"`{Path(data_path).name}` lacks the column(s) the model was trained on: "
                         f"{', '.join(missing)}. Add them (empty values are fine) and predict again.")
     features = frame[needed]
-    output = frame.copy()
-    output["prediction"] = pipeline.predict(features)
+    predictions = pipeline.predict(features)
+    classifier = hasattr(pipeline, "classes_")
+    output["prediction"] = _whole_numbers(predictions) if classifier else predictions
     if hasattr(pipeline, "predict_proba"):
         proba = pipeline.predict_proba(features)
         for i, label in enumerate(pipeline.classes_):
@@ -38,7 +40,7 @@ def predict(model_path: str | os.PathLike, data_path: str | os.PathLike,
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / PREDICTIONS_NAME
     output.to_csv(path, index=False)
-    return {"path": str(path), "rows": len(output), "columns": list(output.columns)}
+    return {"path": str(path), "rows": len(output), "columns": list(output.columns), "notes": dataset.notes}
 
 
 def load_model(model_path: str | os.PathLike):
@@ -56,5 +58,14 @@ def load_model(model_path: str | os.PathLike):
     return pipeline
 
 
+def _whole_numbers(labels: np.ndarray) -> np.ndarray:
+    """Class labels such as 0.0/1.0 as integers, so the file says `1`, not `1.0`."""
+    if labels.dtype.kind == "f" and np.all(np.mod(labels, 1) == 0):
+        return labels.astype(np.int64)
+    return labels
+
+
 def _label(value) -> str:
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
     return str(value).strip()

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import gradio as gr
 
-UPLOAD_TYPES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".json", ".jsonl", ".xlsx", ".xls", ".gz")
+from tools import formats
+
+UPLOAD_TYPES = formats.UPLOAD_SUFFIXES
 
 
 def new_thread_id() -> str:
@@ -45,7 +47,7 @@ class Session:
         """Copy a file the browser uploaded into the workspace's uploads/ and remember the temp copy."""
         source = Path(temp_path)
         if source.suffix.lower() not in UPLOAD_TYPES:
-            raise gr.Error(f"{source.name}: unsupported file type; upload CSV, TSV, Parquet, JSON or Excel.")
+            raise gr.Error(f"{source.name}: unsupported file type; upload {formats.DESCRIPTION}.")
         target = self.workspace / "uploads" / source.name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
