@@ -121,3 +121,20 @@ def test_no_file_ever_gets_an_internal_error(agent, corpus, name):
     assert reply.strip()
     failed = [s for s in result["steps"] if s["status"] == "failed"]
     assert all(s["error"] and "unexpected problem" not in s["error"] for s in failed), failed
+
+
+def test_predictions_of_an_svc_repeat_the_cells_and_give_probabilities(home, tmp_path):
+    titanic = Path(__file__).resolve().parents[2] / "samples" / "titanic.csv"
+    new = tmp_path / "new_passengers.csv"
+    head = titanic.read_text(encoding="utf-8").splitlines(keepends=True)[:21]
+    new.write_text("".join(head), encoding="utf-8")
+    agent = Agent(home=home, accel="none")
+    trained = agent.ask(f"load {titanic}, the target is survived, train svc")
+    predicted = agent.ask(f"predict on {new}", thread_id=trained["thread_id"])
+    assert predicted["error"] is None
+    written = pd.read_csv(predicted["artifacts"]["predictions"], dtype=str, keep_default_na=False)
+    given = pd.read_csv(new, dtype=str, keep_default_na=False)
+    assert list(written.columns) == [*given.columns, "prediction", "proba_0", "proba_1"]
+    assert written[given.columns].equals(given)  # the cells exactly as written ("?", "1", "29")
+    proba = written[["proba_0", "proba_1"]].astype(float)
+    assert np.allclose(proba.sum(axis=1), 1, atol=1e-5) and set(written["prediction"]) <= {"0", "1"}
