@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--checkpoint", help="fork the thread at this checkpoint, then send the message there")
     ask.add_argument("--planner", help="rules | llm (or a registered planner)")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--yes", action="store_true",
+                     help="approve in advance every deploy or rollback this turn asks for")
 
     plan = commands.add_parser("plan", help="print the plan for a message, run nothing")
     plan.add_argument("message")
@@ -54,6 +56,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     graph = commands.add_parser("graph", help="the graph as Mermaid (a thread's path highlighted)")
     graph.add_argument("--thread")
+
+    approve = commands.add_parser("approve", help="answer a thread's pending deploy or rollback, then go on")
+    approve.add_argument("--thread", required=True)
+    approve.add_argument("--reject", action="store_true", help="reject it: nothing changes")
+    approve.add_argument("--json", action="store_true")
+
+    models = commands.add_parser("models", help="registered models: versions, metrics, deployments")
+    models.add_argument("--json", action="store_true")
+
+    gateway = commands.add_parser("gateway", help="serve the deployed models over HTTP (FastAPI)")
+    gateway.add_argument("--host", default="127.0.0.1")
+    gateway.add_argument("--port", type=int, default=8000)
+    gateway.add_argument("--workers", type=int, default=1, help="worker processes (metrics add up over them)")
     return parser
 
 
@@ -92,8 +107,47 @@ def serve(agent: Any, args: argparse.Namespace) -> int:
 def ask(agent: Any, args: argparse.Namespace) -> int:
     """One chat turn."""
     with contextlib.redirect_stdout(sys.stderr):  # libraries' prints must not corrupt the JSON on stdout
-        result = agent.ask(args.message, thread_id=args.thread, data=args.data, checkpoint_id=args.checkpoint)
+        result = agent.ask(args.message, thread_id=args.thread, data=args.data, checkpoint_id=args.checkpoint,
+                           approve=args.yes)
     return _report(result, args.json)
+
+
+def approve(agent: Any, args: argparse.Namespace) -> int:
+    """Answer the thread's pending approval; the rest of its plan then runs."""
+    with contextlib.redirect_stdout(sys.stderr):
+        result = agent.answer(args.thread, approved=not args.reject)
+    return _report(result, args.json)
+
+
+def models(agent: Any, args: argparse.Namespace) -> int:
+    """Registered models with their versions, metrics and where each is deployed."""
+    from tools.deployments import catalog
+
+    listed = catalog(agent.home)
+    if args.json:
+        print(json.dumps(listed, default=str))
+        return 0
+    for model in listed:
+        deployed = ", ".join(f"v{d['version']} {d['mode']}" + (f" {d['traffic']:g}%" if d["mode"] == "live"
+                                                                 else "") for d in model["deployment"])
+        print(f"{model['name']}  ({deployed or 'not deployed'})")
+        for v in model["versions"]:
+            metrics = ", ".join(f"{k} {val:.4f}" for k, val in list((v.get("metrics") or {}).items())[:3])
+            print(f"  v{v['version']}  {v['created_at'][:19]}  {v['experiment']}  {metrics}")
+    if not listed:
+        print("No registered models yet: say e.g. `register the best model as credit/risk`.")
+    return 0
+
+
+def gateway(agent: Any, args: argparse.Namespace) -> int:
+    """The serving gateway over the home's registry and deployments, until stopped."""
+    from serving.gateway import serve as serve_gateway
+    from tools.errors import ToolError
+
+    try:
+        return serve_gateway(agent.home, args.host, args.port, args.workers)
+    except ToolError as error:  # e.g. a config.toml it cannot use: the message says what to fix
+        return _fail(args, str(error))
 
 
 def resume(agent: Any, args: argparse.Namespace) -> int:
@@ -135,7 +189,7 @@ def graph(agent: Any, args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"serve": serve, "ask": ask, "resume": resume, "history": history, "checkpoints": checkpoints,
-            "graph": graph}
+            "graph": graph, "approve": approve, "models": models, "gateway": gateway}
 
 
 def _plan(parser: argparse.ArgumentParser, args: argparse.Namespace, nodes: dict[str, str]) -> int:
@@ -160,7 +214,8 @@ def _plan(parser: argparse.ArgumentParser, args: argparse.Namespace, nodes: dict
 
 def _report(result: dict[str, Any], as_json: bool) -> int:
     """Print a turn's result (JSON, or the reply and a compact step list); 1 when a step failed."""
-    failed = bool(result.get("error")) or any(s["status"] == "failed" for s in result.get("steps") or [])
+    failed = (bool(result.get("error") or result.get("pending_approval"))
+              or any(s["status"] == "failed" for s in result.get("steps") or []))
     if as_json:
         print(json.dumps(result, default=str))
         return int(failed)

@@ -10,6 +10,7 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.types import Command
 
 from graph import checkpoints, registry, render, rewind
 from graph.builder import build_graph
@@ -47,16 +48,20 @@ class Agent:
     def planner(self) -> str:
         return self.implementations["planner"]
 
-    def context(self, stop: threading.Event | None = None) -> Context:
+    def context(self, stop: threading.Event | None = None, approve_all: bool = False) -> Context:
         """Run-time settings for one run (never checkpointed); LLM settings come from the environment."""
         return Context(home=self.home, planner=self.planner, implementations=dict(self.implementations),
-                       accel=self.accel, stop=stop or threading.Event())
+                       accel=self.accel, stop=stop or threading.Event(), approve_all=approve_all)
 
     def stream(self, message: str, thread_id: str | None = None, data: str | None = None,
-               checkpoint_id: str | None = None, stop: threading.Event | None = None) -> Iterator[dict]:
+               checkpoint_id: str | None = None, stop: threading.Event | None = None,
+               approve: bool = False) -> Iterator[dict]:
         """Run one chat turn, yielding plan / step / progress events and finally `done` with the result.
 
         "Go back to before <step> and …" forks the thread just before that step ran and runs the rest there.
+        `approve` approves in advance every deploy or rollback the turn asks for; without it such a step
+        pauses the turn (`done` carries `pending_approval`) until `stream_answer`. A new message instead
+        drops the pending change, which changes nothing.
         """
         going_back = rewind.parse(message) if thread_id and not checkpoint_id else None
         if going_back and self.state(thread_id):  # in a new conversation the planner explains instead
@@ -69,7 +74,12 @@ class Agent:
         queued = [validate_step("load", {"path": str(data)})] if data else []
         inputs = {"messages": [HumanMessage(content=message)], "thread_id": thread_id, "plan": queued,
                   "error": None, "reply": ""}
-        yield from self._run(inputs, thread_id, stop)
+        dropped = self.pending_approval(thread_id)
+        for event in self._run(inputs, thread_id, stop, approve):
+            if event.get("type") == "done" and dropped:
+                note = f"Not approved, so nothing changed: {dropped['summary']}."
+                event = {**event, "reply": f"{note}\n\n{event.get('reply') or ''}".strip()}
+            yield event
 
     def ask(self, message: str, **kwargs: Any) -> dict:
         """One chat turn; the CONTRACT.md `--json` object (plus `planner`)."""
@@ -86,6 +96,31 @@ class Agent:
             yield {"type": "done", **self.result(thread_id, note=note)}
             return
         yield from self._run(None, thread_id, stop)
+
+    def stream_answer(self, thread_id: str, approved: bool,
+                      stop: threading.Event | None = None) -> Iterator[dict]:
+        """Answer the thread's pending approval (the change shown is the one applied, if still current),
+        then run the rest of its plan."""
+        thread_id = self._known(thread_id)
+        pending = self.pending_approval(thread_id)
+        if pending is None:
+            yield {"type": "done", **self.result(thread_id, note="Nothing in this conversation is waiting "
+                                                                   "for approval.")}
+            return
+        answer = {"approved": approved, "change": pending["change"]}
+        yield from self._run(Command(resume=answer), thread_id, stop)
+
+    def answer(self, thread_id: str, approved: bool, **kwargs: Any) -> dict:
+        """`stream_answer` run to the end; the CONTRACT.md `--json` object."""
+        return _drain(self.stream_answer(thread_id, approved, **kwargs))
+
+    def pending_approval(self, thread_id: str | None) -> dict | None:
+        """The change a thread's paused deploy or rollback waits on: action, name, change, summary."""
+        if not thread_id:
+            return None
+        snap = self.graph.get_state(self._config(thread_id))
+        pending = [i.value for i in snap.interrupts or () if isinstance(i.value, dict)]
+        return pending[0] if pending else None
 
     def resume(self, thread_id: str, checkpoint_id: str | None = None, **kwargs: Any) -> dict:
         """`stream_resume` run to the end; the CONTRACT.md `--json` object."""
@@ -169,9 +204,15 @@ class Agent:
         values = snap.values or {}
         logs = [s for s in values.get("steps") or [] if not isinstance(s, str)]
         dataset = values.get("dataset")
+        pending = next((i.value for i in snap.interrupts or () if isinstance(i.value, dict)), None)
+        reply = note or values.get("reply") or ""
+        if pending and not note:  # the turn paused before its reporter could write the reply
+            done = [s["result"]["markdown"] for s in logs
+                    if s["status"] == "done" and (s.get("result") or {}).get("markdown")]
+            reply = "\n\n".join([*done, _waiting(pending, thread_id)])
         return {
             "thread_id": thread_id, "checkpoint_id": snap.config["configurable"].get("checkpoint_id"),
-            "reply": note or values.get("reply") or "",
+            "reply": reply, "pending_approval": pending,
             "plan": [{"node": s["node"], "action": s["action"], "args": s.get("args", {})} for s in logs],
             "steps": [{k: s.get(k) for k in STEP_KEYS if k in s or k != "result"} for s in logs],
             "dataset": {k: dataset.get(k) for k in DATASET_KEYS} if dataset else None,
@@ -180,10 +221,11 @@ class Agent:
             "planner": values.get("planner", self.planner), "forked_from": values.get("forked_from"),
         }
 
-    def _run(self, inputs: dict | None, thread_id: str, stop: threading.Event | None) -> Iterator[dict]:
+    def _run(self, inputs: dict | Command | None, thread_id: str, stop: threading.Event | None,
+             approve: bool = False) -> Iterator[dict]:
         config = self._config(thread_id)
         before = {e["id"] for e in self.state(thread_id).get("experiments") or []}
-        ctx = self.context(stop)
+        ctx = self.context(stop, approve)
         chunks = self.graph.stream(inputs, config, context=ctx, stream_mode=["updates", "custom"],
                                    durability="sync")  # a kill -9 loses at most the running step
         for mode, chunk in chunks:
@@ -209,6 +251,13 @@ class Agent:
         if checkpoint_id:
             configurable["checkpoint_id"] = checkpoint_id
         return {"configurable": configurable}
+
+
+def _waiting(pending: dict, thread_id: str) -> str:
+    """The reply of a turn paused for approval: what would change and how to answer."""
+    return (f"**Waiting for your approval** to {pending['action']} {pending['summary']}. Approve or reject "
+            f"it with the buttons, or `python app.py approve --thread {thread_id}` (add `--reject` to leave "
+            "everything as it is).")
 
 
 def _drain(events: Iterator[dict]) -> dict:

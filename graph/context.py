@@ -14,6 +14,8 @@ class Context:
     accel: str = "auto"
     stop: threading.Event | None = None  # set by the UI's Stop button; the tuner ends after the running trial
     llm: dict[str, Any] = field(default_factory=dict)  # LLM settings (api key, base url, model, ...)
+    approve_all: bool = False  # `ask --yes`: deploy and rollback go ahead without pausing for approval
+    user: str = ""  # who asks (deployment history); empty for a local, anonymous user
 
     def workspace(self, thread_id: str) -> Path:
         """The thread's artifact folder (created on demand)."""

@@ -10,16 +10,17 @@ from pathlib import Path
 from graph.context import Context
 
 ENTRY_POINT_GROUP = "dsgraph.nodes"
-ROLES = ("planner", "eda", "trainer", "tuner", "reporter")
-DEFAULTS = {"planner": "rules", **{role: "default" for role in ("eda", "trainer", "tuner", "reporter")}}
+ROLES = ("planner", "eda", "trainer", "tuner", "deployer", "reporter")
+DEFAULTS = {"planner": "rules", **{role: "default" for role in ROLES[1:]}}
 BUILTINS: dict[str, dict[str, str]] = {
     "planner": {"rules": "nodes.planner_rules:plan", "llm": "nodes.planner_llm:plan"},
     "eda": {"default": "nodes.eda:run"},
     "trainer": {"default": "nodes.trainer:run"},
     "tuner": {"default": "nodes.tuner:run"},
+    "deployer": {"default": "nodes.deployer:run"},
     "reporter": {"default": "nodes.reporter:run", "llm": "nodes.reporter_llm:run"},
 }
-ACCELERATED_ROLES = ("eda", "trainer", "tuner")  # their implementations import pandas / scikit-learn
+ACCELERATED_ROLES = ("eda", "trainer", "tuner", "deployer")  # they import pandas / scikit-learn
 
 
 class RegistryError(ValueError):

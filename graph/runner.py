@@ -6,6 +6,7 @@ import traceback
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.errors import GraphBubbleUp
 from pydantic import ValidationError
 
 from graph import registry
@@ -87,6 +88,8 @@ def run_head(role: str, state: AgentState, ctx: Context) -> dict[str, Any]:
         update = dict(implementation(step, state, ctx))
     except EXPECTED_ERRORS as error:
         return _failed(step, rest, str(error), intro, started)
+    except GraphBubbleUp:  # an approval pause (interrupt): LangGraph checkpoints it, the step runs again
+        raise
     except Exception as error:  # noqa: BLE001 - a bug must not crash the conversation
         _log_traceback(ctx, step)
         return _failed(step, rest, unexpected(f"The {step['action']} step stopped", error), intro, started)

@@ -96,3 +96,4 @@ class AgentState(TypedDict, total=False):
     error: str | None
     reply: str
     forked_from: dict[str, str] | None
+    serving: dict[str, Any] | None  # the registered model this conversation last registered or deployed

@@ -76,6 +76,42 @@ class HistoryArgs(Args):
     limit: int | None = Field(None, ge=1, le=1000, description="Show at most this many experiments.")
 
 
+MODEL_NAME = r"[a-z0-9_-]+/[a-z0-9_-]+"  # a registered model: PROJECT/MODEL
+
+
+class ModelArgs(Args):
+    name: str = Field(pattern=f"^{MODEL_NAME}$", description="Registered model name PROJECT/MODEL, "
+                                                               "lower-case letters, digits, - and _.")
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _lower(cls, name):
+        return name.strip().lower() if isinstance(name, str) else name
+
+
+class RegisterArgs(ModelArgs):
+    experiment: str | None = Field(None, description="Experiment record id; default the thread's best model.")
+    model: ModelName | None = Field(None, description="Model key: the newest experiment of this model (a "
+                                                      "tuned one when there is one); default the best model.")
+
+
+class DeployArgs(ModelArgs):
+    version: int | None = Field(None, ge=1, description="Version to deploy; default the newest registered.")
+    traffic: float = Field(100.0, gt=0, le=100, description="Percent of live traffic (100 replaces the "
+                                                             "live versions); ignored for shadow.")
+    mode: Literal["live", "shadow"] = Field(
+        "live", description="live: serve that share of requests; shadow: receive a copy of every request.")
+
+
+class ModelsArgs(Args):
+    name: str | None = Field(None, description="One registered model PROJECT/MODEL; default all of them.")
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _lower(cls, name):
+        return name.strip().lower() if isinstance(name, str) else name
+
+
 # A phrase template is one way of saying an action, e.g. "show [me] [the|some|a few] rows":
 #   words     match themselves in any case; a space matches any run of white space
 #   [a|b c]   optional: one of the alternatives or nothing;  (a|b c)  one of the alternatives
@@ -157,7 +193,7 @@ class Action(BaseModel):
 
     model_config = ConfigDict(frozen=True)
     name: str
-    node: Literal["eda", "trainer", "tuner", "reporter"]
+    node: Literal["eda", "trainer", "tuner", "deployer", "reporter"]
     description: str
     args: type[Args]
     examples: tuple[str, ...] = ()  # phrasings shown in the help (a test plans each one)
@@ -234,6 +270,28 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
                     "make (it|them|that|this) (better|stronger|more accurate)",
                     "(find|search for|look for) better (params|parameters|hyperparameters|settings)",
                     "get more out of")),
+    Action(name="register", node="deployer", args=RegisterArgs,
+           description="Register a model (default the best) as the next version of PROJECT/MODEL: an MLflow "
+                       "model package with its experiment and training statistics.",
+           examples=("register the best model as credit/risk",),
+           phrases=("(register|registering|publish|package)", "add [*] [*] to the registry")),
+    Action(name="deploy", node="deployer", args=DeployArgs,
+           description="Deploy a registered version: a share of live traffic (canary) or a shadow copy of "
+                       "every request; asks for approval.",
+           examples=("deploy credit/risk v2 with 10% of the traffic", "mirror traffic to credit/risk v3"),
+           phrases=("(deploy*|release|promote|ship|canary|rollout|roll out)", "(mirror*|shadow*)",
+                    "(send|route|give) [*] [*] [*] (traffic|requests)")),
+    Action(name="rollback", node="deployer", args=ModelArgs,
+           description="Return a model's deployment to what it was before its last change; asks for "
+                       "approval.",
+           examples=("roll back credit/risk",),
+           phrases=("(roll back|rollback|revert|undo)",)),
+    Action(name="models", node="reporter", args=ModelsArgs,
+           description="Registered models, their versions and deployments, and recent serving metrics.",
+           examples=("how is credit/risk doing?", "show the model registry"),
+           phrases=("[model] registry", "registered [models]", "(deployments|deployed|serving|in production)",
+                    "how (is|are) [it|my|our|the] [model|models|deployment|deployments] (doing|performing)",
+                    "live (traffic|metrics)")),
     Action(name="best", node="reporter", args=BestArgs, description="Show the best model by a metric.",
            examples=("best model by F1", "which model has the lowest RMSE"),
            phrases=("(best|top|winner|winning|strongest|lowest|highest|smallest|largest)",

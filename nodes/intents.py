@@ -5,6 +5,7 @@ the one before it)."""
 import re
 
 from graph.vocabulary import ACTIONS, phrase_regex
+from graph.vocabulary import MODEL_NAME as MODEL_NAME_PATTERN
 from nodes import phrases, questions
 from nodes.phrases import METRIC_CATALOG, MODEL_CATALOG, PATH_MARK, Mention
 
@@ -24,6 +25,10 @@ _PREDICT_PATH = re.compile(
 _PREDICT_NOTHING = re.compile(_said("[please] [make|run|get] [some] (predict|prediction|predictions) "
                                    "[(on|for) [the] (new|unseen) data]"), _I)
 _SUMMARY = re.compile(r"\bsummar\w*", _I)
+_HOW_IS = re.compile(r"\b(?:doing|performing|going|metrics|latency|status|stats)\b", _I)
+MODEL_NAME = re.compile(rf"(?<![\w/.-]){MODEL_NAME_PATTERN}(?![\w/.-])", _I)
+_DEPLOYMENT_WORDS = re.compile(r"\b(?:deploy\w*|release|rollout|canary|traffic|shadow|mirror\w*|serving)\b",
+                               _I)
 _DATA_WORDS = re.compile(r"\b(?:data|dataset|table|file|columns?|features?|frame|it)\b", _I)
 
 _TARGET = SAYS["set_target"].pattern
@@ -58,6 +63,8 @@ def main_action(marked: phrases.Marked, clause: str, bare_models: bool = True) -
     With `bare_models`, a clause that only names models ("random forest and logreg") means train them.
     """
     plain = marked.plain(clause)
+    if serving := serving_action(plain):
+        return serving
     if _PREDICT_PATH.search(clause) or _PREDICT_NOTHING.fullmatch(plain.strip(" .!")):
         return "predict"
     if SAYS["report"].search(plain) or (_SUMMARY.search(plain) and not _DATA_WORDS.search(plain)):
@@ -82,6 +89,20 @@ def main_action(marked: phrases.Marked, clause: str, bare_models: bool = True) -
     mentions = MODEL_CATALOG.find(plain) if bare_models else []
     if mentions and not unknown_words(plain, 0, len(plain), mentions):
         return "train"
+    return None
+
+
+def serving_action(plain: str) -> str | None:
+    """register, deploy, rollback or models when a clause asks for one (a rollback names a model or a
+    deployment: "roll back to before tuning" is a fork, not a rollback)."""
+    if SAYS["register"].search(plain):
+        return "register"
+    if SAYS["rollback"].search(plain):
+        return "rollback" if MODEL_NAME.search(plain) or _DEPLOYMENT_WORDS.search(plain) else None
+    if SAYS["models"].search(plain) or (MODEL_NAME.search(plain) and _HOW_IS.search(plain)):
+        return "models"  # before deploy: "which models are deployed?" asks, it does not deploy
+    if SAYS["deploy"].search(plain):
+        return "deploy"
     return None
 
 

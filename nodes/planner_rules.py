@@ -71,6 +71,9 @@ _TARGET_END = re.compile(r"\s+(?:with|using|via|by|then|for|on|in|from|so|becaus
 _LIST_END = re.compile(r"\b(?:with|for|using|on|to|by|in|then|from|when|before|after|so|because|since|while"
                        r"|if|as)\b|[;:]", _I)
 _LIST_SPLIT = re.compile(r"\s*(?:,|&|\b(?:and|or|plus|nor)\b)\s*", _I)
+_VERSION = re.compile(r"\b(?:v|version\s*)(\d+)\b", _I)
+_TRAFFIC = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|percent\b|per\s*cent\b)", _I)
+_SHADOW = re.compile(r"\b(?:mirror\w*|shadow\w*)\b", _I)
 _ALL_ROWS = re.compile(r"\b(?:all|every|each)\s+(?:the\s+|of\s+the\s+)?(?:rows|data|records)"
                        r"|\b(?:full|whole|entire|complete)\s+(?:data(?:set)?|table|training\s+set)\b"
                        r"|\bno\s+(?:sub)?sampl\w*", _I)
@@ -184,7 +187,9 @@ class _Reader:
 
     def read(self) -> None:
         """Plan every clause of the message in order; raises `_Ask` when the user must be asked."""
-        if _GO_BACK.search(self.marked.text):
+        clauses = phrases.clauses(self.marked.text)
+        rollback = any(intents.serving_action(self.marked.plain(c)) == "rollback" for c in clauses)
+        if _GO_BACK.search(self.marked.text) and not rollback:
             raise _Ask("Going back needs a conversation and the step to go back before: in one, say "
                        "e.g. `go back to before tuning and train a random forest` (CLI: add `--thread ID`), "
                        "or fork from one of its checkpoints (`python app.py checkpoints --thread ID`, then "
@@ -266,7 +271,7 @@ class _Reader:
 
     def _train(self, clause: str, plain: str) -> None:
         verb = intents.SAYS["train"].search(plain)
-        models = self._models(plain, verb.end() if verb else None)
+        models = self._model_keys(plain, verb.end() if verb else None)
         task = intents.task(plain) or intents.task(self.marked.plain(self.marked.text)) or "auto"
         every_row = {"all_rows": True} if _ALL_ROWS.search(plain) else {}
         self._add("train", {"task": task} | ({"models": models} if models else {}) | every_row)
@@ -274,7 +279,7 @@ class _Reader:
     def _tune(self, clause: str, plain: str) -> None:
         verb = intents.SAYS["tune"].search(plain)
         metric = self._metric(plain)
-        models = self._models(plain, verb.end() if verb else 0) or [self._model_to_tune(plain, metric)]
+        models = self._model_keys(plain, verb.end() if verb else 0) or [self._model_to_tune(plain, metric)]
         args: dict[str, Any] = {"metric": metric} if metric else {}
         seconds, trials = phrases.seconds(plain), phrases.trials(plain)
         if seconds is not None:
@@ -310,7 +315,56 @@ class _Reader:
         rows = phrases.rows(plain)
         self._add("preview", {"rows": self._bounded("preview", "rows", rows, "rows")} if rows else {})
 
+    def _register(self, clause: str, plain: str) -> None:
+        self._add("register", {"name": self._model_name(plain)} | self._registered_model(plain))
+
+    def _deploy(self, clause: str, plain: str) -> None:
+        args: dict[str, Any] = {"name": self._model_name(plain)}
+        if version := _VERSION.search(plain):
+            args["version"] = int(version.group(1))
+        if intents.SAYS["deploy"].search(plain) and _SHADOW.search(plain):
+            args["mode"] = "shadow"
+        elif traffic := _TRAFFIC.search(plain):
+            args["traffic"] = min(max(float(traffic.group(1)), 0.01), 100.0)
+        self._add("deploy", args)
+
+    def _rollback(self, clause: str, plain: str) -> None:
+        self._add("rollback", {"name": self._model_name(plain)})
+
+    def _models(self, clause: str, plain: str) -> None:
+        named = intents.MODEL_NAME.search(plain)
+        self._add("models", {"name": named.group().lower()} if named else {})
+
     # --- arguments ----------------------------------------------------------------------------------------
+
+    def _model_name(self, plain: str) -> str:
+        """The registered model a clause means: named as PROJECT/MODEL, else the one this conversation last
+        registered or deployed (in this message or before); asks when there is none."""
+        if named := intents.MODEL_NAME.search(plain):
+            return named.group().lower()
+        earlier = [s["args"]["name"] for s in self.steps if "name" in s["args"]]
+        if earlier or (self.state.get("serving") or {}).get("name"):
+            return earlier[-1] if earlier else self.state["serving"]["name"]
+        raise _Ask("Which registered model? Name it as PROJECT/MODEL, e.g. \"register the best model as "
+                   "credit/risk\" or \"deploy credit/risk v2 with 10% of the traffic\".")
+
+    def _registered_model(self, plain: str) -> dict[str, str]:
+        """Which model a "register" clause means: one it names ("register the svc as …"), or "it" after this
+        message trained a single model; {} means the best one."""
+        keys = [m.key for m in MODEL_CATALOG.find(plain)]
+        trained = [s for s in self.steps if s["action"] in _USES_COLUMNS]
+        if not keys and _IT.search(plain) and trained:
+            last = trained[-1]["args"]
+            keys = [last["model"]] if last.get("model") else list(last.get("models") or [])
+            keys = keys if len(keys) == 1 else []
+        if not keys:
+            return {}
+        known = {r["model"] for r in self.state.get("experiments") or []}
+        if keys[0] not in known and not trained:
+            raise _Ask(f"No {keys[0]} is trained in this conversation yet: train it first, or register the "
+                       "best model (\"register the best model as credit/risk\").")
+        return {"model": keys[0]}
+
 
     def _bounded(self, action: str, name: str, value: int, what: str) -> int:
         low, high = _bounds(action, name)
@@ -321,7 +375,7 @@ class _Reader:
                           f"so I planned {clamped}.")
         return clamped
 
-    def _models(self, plain: str, start: int | None) -> list[str]:
+    def _model_keys(self, plain: str, start: int | None) -> list[str]:
         """The model keys named in a clause; asks when the verb's object (after `start`) is no known model."""
         mentions = MODEL_CATALOG.find(plain)
         unknown = [] if start is None else intents.unknown_object(plain, start, mentions)

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from graph.vocabulary import phrase_regex
 
 Kind = Literal["request", "question", "advice"]
-READ_ONLY = frozenset({"describe", "preview", "best", "history", "report", "help"})
+READ_ONLY = frozenset({"describe", "preview", "best", "history", "report", "help", "models"})
 
 
 def _starting(*templates: str) -> re.Pattern:

@@ -15,7 +15,8 @@ def run(step: PlanStep | None, state: AgentState, ctx: Context) -> dict[str, Any
     """Run a reporter step, or with `step` None write the turn's reply from its step logs."""
     if step is None:
         return {"reply": compose(state)}
-    return {"best": best, "history": history, "report": report, "help": help_step}[step["action"]](
+    return {"best": best, "history": history, "report": report, "help": help_step, "models": models}[
+        step["action"]](
         step, state, ctx)
 
 
@@ -101,6 +102,28 @@ def report(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
     return {"artifacts": {"report": str(md_path), "report_html": str(html_path)},
             "steps": [step_log(step, log=[f"{len(records)} experiments reported"],
                                result={"markdown": reply, "path": str(md_path)})]}
+
+
+def models(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
+    """Registered models: versions with their test metric, deployment, and the last day of serving traffic."""
+    from tools.fleet import overview
+
+    name = step["args"].get("name")
+    rows = overview(ctx.home, name)
+    if not rows:
+        raise ArtifactError(f"No registered model {name}." if name else
+                            "No registered models yet: say e.g. `register the best model as credit/risk`.")
+    lines = ["Registered versions, where they are deployed, and their serving over the last 24 hours:", "",
+             "| model | version | test metric | deployed | requests | errors | p50 ms | p99 ms |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        metric = f"{row['metric']} {row['value']:.4f}" if row["metric"] else ""
+        served = [f"{row[k]:g}" if row[k] is not None else ""
+                  for k in ("requests", "errors", "p50_ms", "p99_ms")]
+        lines.append(f"| {row['model']} | v{row['version']} | {metric} | {row['deployed'] or '–'} | "
+                     + " | ".join(served) + " |")
+    return {"steps": [step_log(step, log=[f"{len(rows)} registered version(s)"],
+                               result={"markdown": "\n".join(lines)})]}
 
 
 def help_step(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:

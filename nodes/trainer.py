@@ -28,7 +28,8 @@ def train(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
     dataset = require_target(state)
     task = step["args"].get("task", "auto")
     task = dataset["task"] if task == "auto" else task
-    chosen = choose_models(step["args"].get("models"), task, dataset["rows"], dataset["cols"] - 1)
+    train_rows = int(dataset["rows"] * (1 - training.TEST_SIZE))  # what the models are sized for
+    chosen = choose_models(step["args"].get("models"), task, train_rows, dataset["cols"] - 1)
     trainer = training.Trainer(training_frame(dataset, ctx), dataset["target"], task)
     workspace = ctx.workspace(state["thread_id"])
     log = [f"{key}: {reason}" for key, reason in chosen]
@@ -78,7 +79,8 @@ def predict(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
 
 
 def choose_models(asked: list[str] | None, task: str, rows: int, features: int) -> list[tuple[str, str]]:
-    """(model key, why): the asked keys checked against the task, else the default set for this size."""
+    """(model key, why): the asked keys checked against the task, else the default set for `rows` training
+    rows (the size the models' own settings are chosen for)."""
     if not asked:
         return models.default_models(task, rows, features)
     chosen = []

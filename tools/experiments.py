@@ -106,8 +106,8 @@ def basis_label(records: list[dict], metric: str) -> str:
         return "the test split"
     cv = records[-1]["cv"]
     repeats = f" ×{cv['repeats']}" if (cv.get("repeats") or 1) > 1 else ""
-    return (f"{cv['folds']}-fold cross-validation{repeats} on the training rows (small data: the test split "
-            "alone is too noisy to rank by)")
+    return (f"{cv['folds']}-fold cross-validation{repeats} on the training rows (small data: steadier than "
+            "the small test split)")
 
 
 def value(record: dict, metric: str, basis: str = "test") -> float | None:

@@ -74,6 +74,13 @@ def build(agent: Any) -> gr.Blocks:
                         with gr.Row():
                             resume_btn = gr.Button("Resume interrupted run", elem_id="resume")
                             fork_btn = gr.Button("Fork from checkpoint", elem_id="fork")
+                    with gr.Tab("Deployments", elem_id="tab-deployments"):
+                        approval = gr.Markdown(elem_id="approval")
+                        with gr.Row():
+                            approve_btn = gr.Button("Approve", variant="primary", interactive=False,
+                                                    elem_id="approve")
+                            reject_btn = gr.Button("Reject", interactive=False, elem_id="reject")
+                        deployed = gr.Dataframe(interactive=False, elem_id="deployments", max_height=320)
                     with gr.Tab("Downloads", elem_id="tab-downloads"):
                         downloads = gr.File(label="artifacts of this conversation", file_count="multiple",
                                             interactive=False, elem_id="downloads")
@@ -93,10 +100,13 @@ def build(agent: Any) -> gr.Blocks:
             found = records(session, all_threads)
             ids = [r["id"] for r in found]
             rows = handlers.checkpoint_rows(agent, session.thread_id)
+            waiting, pending = handlers.approval_view(agent, session)
             return (handlers.experiments_table(found), gr.update(choices=ids), gr.update(choices=ids),
                     handlers.download_paths(session), f"this conversation: `{session.thread_id}`",
                     gr.update(choices=handlers.thread_choices(agent), value=None),
-                    rows, gr.update(choices=list(rows["checkpoint_id"]), value=None))
+                    rows, gr.update(choices=list(rows["checkpoint_id"]), value=None), waiting,
+                    gr.update(interactive=pending), gr.update(interactive=pending),
+                    handlers.deployments_table(agent.home))
 
         def compare(a: str | None, b: str | None, all_threads: bool, request: gr.Request):
             return handlers.compare_table(records(sessions.get(request), all_threads), a, b)
@@ -115,6 +125,11 @@ def build(agent: Any) -> gr.Blocks:
             if not checkpoint_id:
                 raise gr.Error("Pick a checkpoint to fork from.")
             yield from frames(handlers.resume(agent, sessions.get(request), checkpoint_id))
+
+        def on_answer(approved: bool):
+            def answer(request: gr.Request):
+                yield from frames(handlers.answer(agent, sessions.get(request), approved))
+            return answer
 
         def on_open(thread_id: str | None, request: gr.Request):
             if not thread_id:
@@ -137,7 +152,8 @@ def build(agent: Any) -> gr.Blocks:
             return sessions.get(request).messages
 
         panel_io = dict(inputs=[every_thread], concurrency_limit=None,
-                        outputs=[table, first, second, downloads, thread_label, picker, points, point])
+                        outputs=[table, first, second, downloads, thread_label, picker, points, point,
+                                 approval, approve_btn, reject_btn, deployed])
         chat_out = [chatbot, progress, graph]
         box.submit(on_message, [box], [*chat_out, box], api_name="chat").then(panels, **panel_io)
         refresh = gr.Button(visible=False)
@@ -145,6 +161,8 @@ def build(agent: Any) -> gr.Blocks:
         stop.click(on_stop, None, None, concurrency_limit=None, api_name="stop")
         resume_btn.click(on_resume, None, chat_out, api_name="resume").then(panels, **panel_io)
         fork_btn.click(on_fork, [point], chat_out, api_name="fork").then(panels, **panel_io)
+        approve_btn.click(on_answer(True), None, chat_out, api_name="approve").then(panels, **panel_io)
+        reject_btn.click(on_answer(False), None, chat_out, api_name="reject").then(panels, **panel_io)
         open_thread.click(on_open, [picker], [chatbot], concurrency_limit=None, api_name="open_thread").then(
             panels, **panel_io)
         new_thread.click(on_new, None, [chatbot, progress], concurrency_limit=None,

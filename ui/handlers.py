@@ -233,6 +233,32 @@ def resume(agent: Any, session: Session, checkpoint_id: str | None) -> Iterator[
         session.thread_id, checkpoint_id, stop=session.stop), agent.mermaid())
 
 
+def answer(agent: Any, session: Session, approved: bool) -> Iterator[Frame]:
+    """Approve or reject the thread's pending deploy or rollback, then let the rest of its plan run."""
+    pending = agent.pending_approval(session.thread_id) if agent.state(session.thread_id) else None
+    label = f"{'approve' if approved else 'reject'}: {pending['summary']}" if pending else "approve"
+    turn = Turn(session, f"{'✓' if approved else '✗'} {label}")
+    session.stop.clear()
+    yield from run_turn(session, turn, lambda: session_agent(agent, session).stream_answer(
+        session.thread_id, approved, stop=session.stop), agent.mermaid())
+
+
+def approval_view(agent: Any, session: Session) -> tuple[str, bool]:
+    """What the thread's pending deploy or rollback would change (Markdown), and whether one is pending."""
+    pending = agent.pending_approval(session.thread_id) if agent.state(session.thread_id) else None
+    if pending is None:
+        return "Nothing is waiting for your approval.", False
+    return f"**Waiting for your approval**: {pending['action']} {pending['summary']}.", True
+
+
+def deployments_table(home: Path) -> pd.DataFrame:
+    """One row per registered version: its metric, where it is deployed, its last day of serving traffic."""
+    from tools.fleet import overview
+
+    rows = overview(home)
+    return pd.DataFrame(rows, columns=None if rows else ["model", "version", "deployed"])
+
+
 def session_agent(agent: Any, session: Session) -> Any:
     """The agent with this session's node implementations (Settings tab); the graph and store are shared."""
     if not session.implementations or session.implementations == agent.implementations:

@@ -344,7 +344,42 @@ EXCLUDE = [
     ("train on all rows without sampling", EMPTY, [step("trainer", "train", task="auto", all_rows=True)]),
 ]
 
-PLANS += TYPOS + CASUAL + ORDER + QUESTIONS + EXCLUDE
+SERVED = TITANIC_TRAINED | {"serving": {"name": "credit/risk", "version": 2}}
+
+
+def deploy(name: str, version: int | None = None, traffic: float = 100.0, mode: str = "live") -> dict:
+    return step("deployer", "deploy", name=name, **({"version": version} if version else {}), traffic=traffic,
+                mode=mode)
+
+
+SERVING = [
+    ("register the best model as credit/risk", TITANIC_TRAINED,
+     [step("deployer", "register", name="credit/risk")]),
+    ("register the svc as Credit/Risk", TITANIC_TRAINED,
+     [step("deployer", "register", name="credit/risk", model="svc")]),
+    ("train a random forest and register it as fraud/score", TITANIC,
+     [train(models=["random_forest"]),
+      step("deployer", "register", name="fraud/score", model="random_forest")]),
+    ("publish it as fraud/score", TITANIC_TRAINED, [step("deployer", "register", name="fraud/score")]),
+    ("deploy credit/risk v2 with 10% of the traffic", EMPTY, [deploy("credit/risk", 2, 10.0)]),
+    ("deploy credit/risk version 3 at 25 percent", EMPTY, [deploy("credit/risk", 3, 25.0)]),
+    ("promote credit/risk v4", EMPTY, [deploy("credit/risk", 4)]),
+    ("deploy it", SERVED, [deploy("credit/risk")]),
+    ("mirror traffic to v3", SERVED, [deploy("credit/risk", 3, mode="shadow")]),
+    ("shadow credit/risk v5", EMPTY, [deploy("credit/risk", 5, mode="shadow")]),
+    ("roll back credit/risk", EMPTY, [step("deployer", "rollback", name="credit/risk")]),
+    ("roll back the deployment", SERVED, [step("deployer", "rollback", name="credit/risk")]),
+    ("undo the last deploy of fraud/score", EMPTY, [step("deployer", "rollback", name="fraud/score")]),
+    ("how is credit/risk doing?", EMPTY, [step("reporter", "models", name="credit/risk")]),
+    ("which models are deployed?", EMPTY, [step("reporter", "models")]),
+    ("show the model registry", EMPTY, [step("reporter", "models")]),
+    ("what's the latency of credit/risk?", EMPTY, [step("reporter", "models", name="credit/risk")]),
+    ("train classifiers, register the best as fraud/score and deploy it with 20% of the traffic", TITANIC,
+     [train("classification"), step("deployer", "register", name="fraud/score"),
+      deploy("fraud/score", traffic=20.0)]),
+]
+
+PLANS += TYPOS + CASUAL + ORDER + QUESTIONS + EXCLUDE + SERVING
 
 # Questions that must not run anything: answered with the words that would run it on the user's data.
 ANSWERS = [
@@ -374,6 +409,9 @@ ASKS = [
     ("train a neural network", TITANIC, '"neural network"'),
     ("predict age and fare", TITANIC, "age or fare"),
     ("go back to before tuning and try random_forest", TITANIC_TRAINED, "checkpoint"),
+    ("roll back to before tuning", TITANIC_TRAINED, "checkpoint"),
+    ("deploy v2", TITANIC_TRAINED, "Which registered model?"),
+    ("register the knn as credit/risk", TITANIC_TRAINED, "No knn is trained"),
     ("tune catboost with 20 trials", TITANIC, '"catboost"'),
     ("exclude zzz", TITANIC, 'no column "zzz"'),
     ("drop the area column", AMES, "could be several columns"),

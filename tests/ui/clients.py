@@ -14,9 +14,10 @@ def text(message: dict) -> str:
 
 
 def panels(client: Client) -> dict:
-    table, _, _, downloads, thread, picker, points, _ = client.predict(False, api_name="/panels")
+    table, _, _, downloads, thread, picker, points, _, approval, deployed = client.predict(
+        False, api_name="/panels")  # the Approve / Reject buttons are not API outputs
     return {"table": table, "downloads": downloads or [], "thread": re.search(r"`(\w+)`", thread).group(1),
-            "picker": picker, "checkpoints": points}
+            "picker": picker, "checkpoints": points, "approval": approval, "deployments": deployed}
 
 
 def sha(path: str) -> str:
