@@ -69,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("--host", default="127.0.0.1")
     gateway.add_argument("--port", type=int, default=8000)
     gateway.add_argument("--workers", type=int, default=1, help="worker processes (metrics add up over them)")
+
+    monitor = commands.add_parser("monitor", help="check every deployed model's recent traffic for drift")
+    monitor.add_argument("--every", type=_duration, metavar="DURATION",
+                         help="repeat every DURATION (e.g. 30m, 1h, 1d) until stopped; once without it")
+    window = monitor.add_mutually_exclusive_group()
+    window.add_argument("--last", type=int, help="the last N requests of each model (default 1000)")
+    window.add_argument("--hours", type=float, help="the requests of the last N hours")
+    monitor.add_argument("--json", action="store_true", help="one JSON record per line")
     return parser
 
 
@@ -141,6 +149,10 @@ def models(agent: Any, args: argparse.Namespace) -> int:
 
 def gateway(agent: Any, args: argparse.Namespace) -> int:
     """The serving gateway over the home's registry and deployments, until stopped."""
+    from tools import accel
+
+    accel.activate(agent.accel)  # before pandas; each worker process does the same (serving/worker.py)
+    os.environ["DSGRAPH_ACCEL"] = agent.accel
     from serving.gateway import serve as serve_gateway
     from tools.errors import ToolError
 
@@ -188,8 +200,33 @@ def graph(agent: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def monitor(agent: Any, args: argparse.Namespace) -> int:
+    """Drift of every deployed model's served rows against its training data: a record and a line each."""
+    import time
+
+    from tools import watch
+    from tools.deployments import Deployments
+    from tools.errors import ToolError
+
+    while True:
+        for name in Deployments(agent.home).all():
+            try:
+                version = watch.serving_version(agent.home, name)
+                rows, source = watch.served_rows(agent.home, name, args.last, args.hours)
+                record = watch.check_drift(agent.home, name, rows, version, source)
+            except ToolError as error:
+                print(json.dumps({"model": name, "error": str(error)}) if args.json else f"{name}: {error}")
+                continue
+            drifted = ", ".join(record["drifted"][:5]) or "none"
+            print(json.dumps(record, default=str) if args.json else
+                  f"{name} v{version}: {record['verdict']} (drifted: {drifted}; {source})", flush=True)
+        if not args.every:
+            return 0
+        time.sleep(args.every)
+
+
 COMMANDS = {"serve": serve, "ask": ask, "resume": resume, "history": history, "checkpoints": checkpoints,
-            "graph": graph, "approve": approve, "models": models, "gateway": gateway}
+            "graph": graph, "approve": approve, "models": models, "gateway": gateway, "monitor": monitor}
 
 
 def _plan(parser: argparse.ArgumentParser, args: argparse.Namespace, nodes: dict[str, str]) -> int:
@@ -238,6 +275,19 @@ def _fail(args: argparse.Namespace, message: str) -> int:
     else:
         print(message, file=sys.stderr)
     return 1
+
+
+def _duration(text: str) -> float:
+    """Seconds in a duration such as 90s, 30m, 1h or 1d (a plain number is seconds)."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    value, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
+    try:
+        seconds = float(value) * units[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration; e.g. 30m, 1h or 1d") from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError("the duration must be positive")
+    return seconds
 
 
 def _pair(parser: argparse.ArgumentParser, item: str) -> tuple[str, str]:

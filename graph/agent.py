@@ -217,6 +217,7 @@ class Agent:
             "steps": [{k: s.get(k) for k in STEP_KEYS if k in s or k != "result"} for s in logs],
             "dataset": {k: dataset.get(k) for k in DATASET_KEYS} if dataset else None,
             "experiments": [e for e in values.get("experiments") or [] if e["id"] not in (before or set())],
+            "monitoring": [m for m in values.get("monitoring") or [] if m["id"] not in (before or set())],
             "artifacts": dict(values.get("artifacts") or {}), "error": values.get("error"),
             "planner": values.get("planner", self.planner), "forked_from": values.get("forked_from"),
         }
@@ -224,7 +225,8 @@ class Agent:
     def _run(self, inputs: dict | Command | None, thread_id: str, stop: threading.Event | None,
              approve: bool = False) -> Iterator[dict]:
         config = self._config(thread_id)
-        before = {e["id"] for e in self.state(thread_id).get("experiments") or []}
+        values = self.state(thread_id)
+        before = {r["id"] for r in [*(values.get("experiments") or []), *(values.get("monitoring") or [])]}
         ctx = self.context(stop, approve)
         chunks = self.graph.stream(inputs, config, context=ctx, stream_mode=["updates", "custom"],
                                    durability="sync")  # a kill -9 loses at most the running step

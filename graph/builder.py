@@ -9,7 +9,7 @@ from graph import runner
 from graph.context import Context
 from graph.state import AgentState
 
-Specialist = Literal["eda", "trainer", "tuner", "deployer", "reporter"]
+Specialist = Literal["eda", "trainer", "tuner", "deployer", "monitor", "reporter"]
 
 
 def planner(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -37,6 +37,11 @@ def deployer(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     return runner.run_head("deployer", state, runtime.context)
 
 
+def monitor(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Run the plan's head step: drift, evaluate, when (a condition that may stop the plan)."""
+    return runner.run_head("monitor", state, runtime.context)
+
+
 def reporter(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Run a reporter step (best, history, report, help); write the reply when the plan is done."""
     return runner.run_reporter(state, runtime.context)
@@ -48,8 +53,8 @@ def route_to_next_step(state: AgentState) -> Specialist:
     return plan[0]["node"] if plan else "reporter"
 
 
-def route_after_reporter(state: AgentState) -> Literal["eda", "trainer", "tuner", "deployer", "reporter",
-                                                       "__end__"]:
+def route_after_reporter(state: AgentState) -> Literal["eda", "trainer", "tuner", "deployer", "monitor",
+                                                       "reporter", "__end__"]:
     """The next step's node while steps remain, else the end of the turn."""
     return route_to_next_step(state) if state.get("plan") else END
 
@@ -57,10 +62,10 @@ def route_after_reporter(state: AgentState) -> Literal["eda", "trainer", "tuner"
 def build_graph(checkpointer: Any = None):
     """The compiled agent graph (pass a checkpointer for memory; LangGraph Studio wants none)."""
     builder = StateGraph(AgentState, context_schema=Context)
-    for node in (planner, eda, trainer, tuner, deployer, reporter):
+    for node in (planner, eda, trainer, tuner, deployer, monitor, reporter):
         builder.add_node(node.__name__, node)
     builder.add_edge(START, "planner")
-    for name in ("planner", "eda", "trainer", "tuner", "deployer"):
+    for name in ("planner", "eda", "trainer", "tuner", "deployer", "monitor"):
         builder.add_conditional_edges(name, route_to_next_step)
     builder.add_conditional_edges("reporter", route_after_reporter)
     return builder.compile(checkpointer=checkpointer)

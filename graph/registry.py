@@ -10,7 +10,7 @@ from pathlib import Path
 from graph.context import Context
 
 ENTRY_POINT_GROUP = "dsgraph.nodes"
-ROLES = ("planner", "eda", "trainer", "tuner", "deployer", "reporter")
+ROLES = ("planner", "eda", "trainer", "tuner", "deployer", "monitor", "reporter")
 DEFAULTS = {"planner": "rules", **{role: "default" for role in ROLES[1:]}}
 BUILTINS: dict[str, dict[str, str]] = {
     "planner": {"rules": "nodes.planner_rules:plan", "llm": "nodes.planner_llm:plan"},
@@ -18,9 +18,10 @@ BUILTINS: dict[str, dict[str, str]] = {
     "trainer": {"default": "nodes.trainer:run"},
     "tuner": {"default": "nodes.tuner:run"},
     "deployer": {"default": "nodes.deployer:run"},
+    "monitor": {"default": "nodes.monitor:run"},
     "reporter": {"default": "nodes.reporter:run", "llm": "nodes.reporter_llm:run"},
 }
-ACCELERATED_ROLES = ("eda", "trainer", "tuner", "deployer")  # they import pandas / scikit-learn
+ACCELERATED_ROLES = ("eda", "trainer", "tuner", "deployer", "monitor")  # they import pandas / scikit-learn
 
 
 class RegistryError(ValueError):

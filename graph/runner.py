@@ -75,7 +75,8 @@ def plan_steps(message: str, state: AgentState, ctx: Context,
 
 
 def run_head(role: str, state: AgentState, ctx: Context) -> dict[str, Any]:
-    """Run the plan's head step with `role`'s implementation and pop it; a failure clears the rest."""
+    """Run the plan's head step with `role`'s implementation and pop it; a failure clears the rest, and so
+    does an update carrying `halt` (a reason: the rest is skipped, which is not a failure)."""
     plan = list(state.get("plan") or [])
     step, rest = plan[0], plan[1:]
     emit({"type": "step", "step": step_log(step, status="running")})
@@ -97,6 +98,10 @@ def run_head(role: str, state: AgentState, ctx: Context) -> dict[str, Any]:
     logs = [_finish(log, step, intro, seconds) for log in update.get("steps") or [] if log != "reset"]
     if not any(log["id"] == step["id"] for log in logs):
         logs.append(step_log(step, log=intro, seconds=seconds))
+    halt = update.pop("halt", None)  # a condition step (`when`) that did not hold: the rest does not run
+    if halt:
+        logs += [step_log(s, status="skipped", log=[f"not run: {halt}"]) for s in rest]
+        rest = []
     update["steps"] = logs
     update["plan"] = rest
     return update

@@ -97,3 +97,4 @@ class AgentState(TypedDict, total=False):
     reply: str
     forked_from: dict[str, str] | None
     serving: dict[str, Any] | None  # the registered model this conversation last registered or deployed
+    monitoring: Annotated[list[dict[str, Any]], experiments_reducer]  # drift / evaluate / retrain records

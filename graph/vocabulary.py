@@ -103,6 +103,31 @@ class DeployArgs(ModelArgs):
         "live", description="live: serve that share of requests; shadow: receive a copy of every request.")
 
 
+class DriftArgs(ModelArgs):
+    path: str | None = Field(None, description="New data to compare with the training data (a file).")
+    last: int | None = Field(None, ge=10, le=1_000_000, description="Or: the last N requests the gateway "
+                                                                     "served for this model.")
+    hours: float | None = Field(None, gt=0, le=24 * 366, description="Or: the requests of the last N hours.")
+    version: int | None = Field(None, ge=1, description="Version to compare with; default the one serving "
+                                                          "most of the live traffic, else the newest.")
+
+
+class EvaluateArgs(ModelArgs):
+    path: str = Field(description="New data with the target column (known outcomes).")
+    version: int | None = Field(None, ge=1, description="Version to evaluate; default as for drift.")
+
+
+class RetrainArgs(ModelArgs):
+    path: str = Field(description="New data with the target column to train the challenger on.")
+    include_old: bool = Field(False, description="Train on the old training data plus the new data.")
+
+
+class WhenArgs(Args):
+    condition: Literal["drifted", "decayed", "promote"] = Field(
+        description="Go on only if the last check found drift, found decay, or recommends the challenger; "
+                    "otherwise stop the plan here and say why.")
+
+
 class ModelsArgs(Args):
     name: str | None = Field(None, description="One registered model PROJECT/MODEL; default all of them.")
 
@@ -193,7 +218,7 @@ class Action(BaseModel):
 
     model_config = ConfigDict(frozen=True)
     name: str
-    node: Literal["eda", "trainer", "tuner", "deployer", "reporter"]
+    node: Literal["eda", "trainer", "tuner", "deployer", "monitor", "reporter"]
     description: str
     args: type[Args]
     examples: tuple[str, ...] = ()  # phrasings shown in the help (a test plans each one)
@@ -286,6 +311,29 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
                        "approval.",
            examples=("roll back credit/risk",),
            phrases=("(roll back|rollback|revert|undo)",)),
+    Action(name="drift", node="monitor", args=DriftArgs,
+           description="Compare new data (a file, or the requests a model served) with a registered "
+                       "version's training data, feature by feature: PSI, KS / chi-squared, unseen levels, "
+                       "missing values.",
+           examples=("check drift of credit/risk on march.csv", "has credit/risk drifted this week?"),
+           phrases=("drift*", "(shift|shifted|shifting) [data|distribution*]",
+                    "(changed|changing) (data|inputs|distribution*)")),
+    Action(name="evaluate", node="monitor", args=EvaluateArgs,
+           description="Score a registered version on new labelled data beside its training-time metrics: "
+                       "has its performance decayed beyond noise?",
+           examples=("evaluate credit/risk on april_outcomes.csv",),
+           phrases=("(evaluate|evaluating|evaluation|decay*|degrad*)", "(still|how) (good|accurate|well)",
+                    "(outcomes|labels|ground truth)")),
+    Action(name="retrain", node="trainer", args=RetrainArgs,
+           description="Train a registered version's recipe on new data (or old + new) and compare the "
+                       "challenger with the champion on one fresh holdout: promote or keep.",
+           examples=("retrain credit/risk on april.csv",),
+           phrases=("(retrain|retraining|refresh)",)),
+    Action(name="when", node="monitor", args=WhenArgs,
+           description="Go on with the plan only if the last check found drift (or decay, or recommends "
+                       "promoting); otherwise stop and say why: `… and if it drifted retrain on it`.",
+           phrases=("(if|when|once|should) [it|there|they|the (data|model|performance|challenger)] "
+                    "(drifted|drifts|drift|shifted|decayed|decays|degraded|wins|won|is better|beats)",)),
     Action(name="models", node="reporter", args=ModelsArgs,
            description="Registered models, their versions and deployments, and recent serving metrics.",
            examples=("how is credit/risk doing?", "show the model registry"),

@@ -1,5 +1,6 @@
 """What the specialist nodes share: the thread's dataset and frame, the experiment store, progress events."""
 
+from pathlib import Path
 from typing import Any
 
 from langgraph.config import get_stream_writer
@@ -36,6 +37,17 @@ def require_target(state: AgentState) -> dict[str, Any]:
         raise ColumnError("Which column should I predict? Say e.g. `the target is <column>`. "
                           f"Columns: {names}.")
     return dataset
+
+
+def find_file(raw: str, ctx: Context, state: AgentState) -> Path:
+    """The file named by the user: as given, else among the thread's uploads; DataError when nowhere."""
+    path = Path(raw).expanduser()
+    if path.exists():
+        return path.resolve()
+    upload = ctx.home / "workspaces" / state.get("thread_id", "") / "uploads" / path.name
+    if upload.exists():
+        return upload.resolve()
+    raise DataError(f"`{raw}` does not exist. Check the path (relative to {Path.cwd()}) or attach the file.")
 
 
 def load_frame(dataset: dict[str, Any], ctx: Context):

@@ -93,7 +93,10 @@ def _experiment(args: dict[str, Any], state: AgentState) -> dict[str, Any]:
     """The record to register: the asked experiment id, else the newest of the asked model (a tuned one
     first), else the thread's best; ArtifactError when there is none."""
     records = list(state.get("experiments") or [])
-    if args.get("experiment"):
+    if args.get("experiment") == "latest":  # "… retrain on it and shadow the new version": the challenger
+        found = records[-1:]
+        missing = "There is no experiment in this conversation yet: train or retrain a model first."
+    elif args.get("experiment"):
         found = [r for r in records if r["id"] == args["experiment"]]
         missing = f"This conversation has no experiment `{args['experiment']}`; list them with `history`."
     elif args.get("model"):

@@ -8,9 +8,9 @@ import pandas as pd
 
 from graph.context import Context
 from graph.state import AgentState, PlanStep, step_log
-from nodes.common import load_frame, require_dataset
+from nodes.common import find_file, load_frame, require_dataset
 from tools import accel, loading, profile
-from tools.errors import ColumnError, DataError
+from tools.errors import ColumnError
 
 MAX_SCHEMA_COLUMNS = 200  # the checkpoint keeps a compact schema; wider tables keep the first 200
 MAX_EXAMPLE_CHARS = 24
@@ -25,7 +25,7 @@ def run(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
 
 def load(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
     """Load a file: a reference with its content hash and a compact column schema goes into the state."""
-    path = _find(step["args"]["path"], ctx, state)
+    path = find_file(step["args"]["path"], ctx, state)
     dataset = loading.load_cached(path, cache_dir=ctx.home / "cache")
     frame = dataset.frame
     schema = profile.column_schema(frame, examples=2)
@@ -110,17 +110,6 @@ def exclude(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
 
 ACTIONS = {"load": load, "set_target": set_target, "preview": preview, "describe": describe,
            "exclude": exclude}
-
-
-def _find(raw: str, ctx: Context, state: AgentState) -> Path:
-    """The file named by the user: as given, else among the thread's uploads; DataError when nowhere."""
-    path = Path(raw).expanduser()
-    if path.exists():
-        return path.resolve()
-    upload = ctx.home / "workspaces" / state.get("thread_id", "") / "uploads" / path.name
-    if upload.exists():
-        return upload.resolve()
-    raise DataError(f"`{raw}` does not exist. Check the path (relative to {Path.cwd()}) or attach the file.")
 
 
 def _compact(schema: list[dict[str, Any]]) -> list[dict[str, Any]]:

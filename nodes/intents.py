@@ -25,6 +25,7 @@ _PREDICT_PATH = re.compile(
 _PREDICT_NOTHING = re.compile(_said("[please] [make|run|get] [some] (predict|prediction|predictions) "
                                    "[(on|for) [the] (new|unseen) data]"), _I)
 _SUMMARY = re.compile(r"\bsummar\w*", _I)
+_ON_NEW_DATA = re.compile(r"\bon\s+(?:it|that|them|this|the\s+new\s+data)\b", _I)
 _HOW_IS = re.compile(r"\b(?:doing|performing|going|metrics|latency|status|stats)\b", _I)
 MODEL_NAME = re.compile(rf"(?<![\w/.-]){MODEL_NAME_PATTERN}(?![\w/.-])", _I)
 _DEPLOYMENT_WORDS = re.compile(r"\b(?:deploy\w*|release|rollout|canary|traffic|shadow|mirror\w*|serving)\b",
@@ -63,7 +64,7 @@ def main_action(marked: phrases.Marked, clause: str, bare_models: bool = True) -
     With `bare_models`, a clause that only names models ("random forest and logreg") means train them.
     """
     plain = marked.plain(clause)
-    if serving := serving_action(plain):
+    if serving := serving_action(plain, with_file=PATH_MARK in clause):
         return serving
     if _PREDICT_PATH.search(clause) or _PREDICT_NOTHING.fullmatch(plain.strip(" .!")):
         return "predict"
@@ -92,9 +93,13 @@ def main_action(marked: phrases.Marked, clause: str, bare_models: bool = True) -
     return None
 
 
-def serving_action(plain: str) -> str | None:
-    """register, deploy, rollback or models when a clause asks for one (a rollback names a model or a
-    deployment: "roll back to before tuning" is a fork, not a rollback)."""
+def serving_action(plain: str, with_file: bool = False) -> str | None:
+    """An MLOps action when a clause asks for one: retrain, drift, evaluate, register, rollback, models or
+    deploy (a rollback names a model or a deployment: "roll back to before tuning" is a fork)."""
+    for action in ("retrain", "drift", "evaluate"):  # a retrain or an evaluation is of a registered model
+        if SAYS[action].search(plain) and (action == "drift" or with_file or MODEL_NAME.search(plain)
+                                           or _ON_NEW_DATA.search(plain)):
+            return action
     if SAYS["register"].search(plain):
         return "register"
     if SAYS["rollback"].search(plain):

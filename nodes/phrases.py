@@ -49,7 +49,7 @@ _NEXT_REQUEST = (r"(?:also\s+|then\s+|please\s+)?(?:load|open|read|import|use|se
                  r"|exclude|drop|ignore|remove|leave"
                  r"|optimi[sz]e|maximi[sz]e|minimi[sz]e|search|predict|score|apply|report|write|generate"
                  r"|make|run|tell|what|which|find|pick|help|leaderboard|register|deploy|mirror|shadow|roll"
-                 r"|rollback|revert|promote|release"
+                 r"|rollback|revert|promote|release|if|when|check|evaluate|retrain"
                  r"|(?:the\s+)?(?:history|last|latest|best\s+model))\b")
 _CLAUSE_BREAK = re.compile(rf"[;\n!?]+|(?<!\d),|,(?!\d{{3}}\b)|\.(?=\s|$)|\b(?:and\s+)?then\b"
                            rf"|\bafter\s+that\b|\band\s+(?={_NEXT_REQUEST})", re.IGNORECASE)

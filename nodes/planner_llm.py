@@ -77,7 +77,7 @@ def dataset_block(state: AgentState, budget: int) -> str:
     lines, used = [head], estimate_tokens(head) + 20
     for shown, column in enumerate(columns):
         line = _column_line(column)
-        if used + estimate_tokens(line) + 1 > budget:
+        if used + estimate_tokens(line) + 1 > budget and (shown or not target):  # the target always shows
             lines.append(f"… {len(columns) - shown} more columns omitted to fit the context budget")
             break
         lines.append(line)

@@ -74,6 +74,12 @@ _LIST_SPLIT = re.compile(r"\s*(?:,|&|\b(?:and|or|plus|nor)\b)\s*", _I)
 _VERSION = re.compile(r"\b(?:v|version\s*)(\d+)\b", _I)
 _TRAFFIC = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|percent\b|per\s*cent\b)", _I)
 _SHADOW = re.compile(r"\b(?:mirror\w*|shadow\w*)\b", _I)
+_LAST_REQUESTS = re.compile(rf"\b(?:last|latest|past)\s+({phrases.NUMBER})\s+(?:requests|calls|predictions)",
+                            _I)
+_WITH_OLD = re.compile(r"\b(?:old|previous|original|existing|all)\s+(?:and\s+(?:the\s+)?new\s+)?"
+                       r"(?:data|rows)\b|\bold\s*\+\s*new\b|\bplus\s+the\s+old\b", _I)
+_NEW_VERSION = re.compile(r"\b(?:new|newest|latest|retrained)\s+(?:version|model|one)\b|\bchallenger\b", _I)
+_CHECKS = ("drift", "evaluate", "retrain")
 _ALL_ROWS = re.compile(r"\b(?:all|every|each)\s+(?:the\s+|of\s+the\s+)?(?:rows|data|records)"
                        r"|\b(?:full|whole|entire|complete)\s+(?:data(?:set)?|table|training\s+set)\b"
                        r"|\bno\s+(?:sub)?sampl\w*", _I)
@@ -158,6 +164,28 @@ def _in_order_of_use(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return ordered
 
 
+def _condition(said: str) -> str:
+    """The condition a "when" phrase names: drifted, decayed or promote."""
+    lowered = said.lower()
+    if re.search(r"decay|degrad", lowered):
+        return "decayed"
+    if re.search(r"win|won|better|beat", lowered):
+        return "promote"
+    return "drifted"
+
+
+_PERIODS = {"hour": 1, "day": 24, "week": 168, "month": 720}
+
+
+def _hours(plain: str) -> float | None:
+    """A time window in hours: "this week", "today", "the last 3 days", "in the past 12 hours"."""
+    if found := re.search(rf"\b(?:last|past)\s+({phrases.NUMBER})\s+(hour|day|week|month)s?\b", plain, _I):
+        return float(phrases.to_int(found.group(1)) * _PERIODS[found.group(2).lower()])
+    if found := re.search(r"\b(?:this|last|past)\s+(hour|day|week|month)\b", plain, _I):
+        return float(_PERIODS[found.group(1).lower()])
+    return 24.0 if re.search(r"\btoday\b", plain, _I) else None
+
+
 def _which(choices: list[str], purpose: str) -> str:
     return f"Which column {purpose}: {' or '.join(choices)}?"
 
@@ -232,9 +260,14 @@ class _Reader:
         return False
 
     def _clause(self, clause: str) -> None:
+        if condition := intents.SAYS["when"].search(clause):  # "if it drifted, retrain …": a step, then more
+            self._add("when", {"condition": _condition(condition.group())})
+            clause = clause[:condition.start()] + clause[condition.end():]
+            if not self.marked.plain(clause).strip(" ,."):
+                return
         action = intents.main_action(self.marked, clause)
         self.target_words = set()
-        if action != "predict":
+        if action not in ("predict", *_CHECKS):  # their file is new rows, not the table to work on
             clause, excluded = self._exclusion(clause)
             action = intents.main_action(self.marked, clause) if excluded is not None else action
             plain = self.marked.plain(clause)
@@ -320,6 +353,8 @@ class _Reader:
 
     def _deploy(self, clause: str, plain: str) -> None:
         args: dict[str, Any] = {"name": self._model_name(plain)}
+        if _NEW_VERSION.search(plain) and any(s["action"] == "retrain" for s in self.steps):
+            self._add("register", {"name": args["name"], "experiment": "latest"})  # "shadow the new version"
         if version := _VERSION.search(plain):
             args["version"] = int(version.group(1))
         if intents.SAYS["deploy"].search(plain) and _SHADOW.search(plain):
@@ -327,6 +362,28 @@ class _Reader:
         elif traffic := _TRAFFIC.search(plain):
             args["traffic"] = min(max(float(traffic.group(1)), 0.01), 100.0)
         self._add("deploy", args)
+
+    def _drift(self, clause: str, plain: str) -> None:
+        args: dict[str, Any] = {"name": self._model_name(plain)}
+        if path := self._new_data(clause, plain, required=False):
+            args["path"] = path
+        elif last := _LAST_REQUESTS.search(plain):
+            args["last"] = phrases.to_int(last.group(1))
+        elif hours := _hours(plain):
+            args["hours"] = hours
+        if version := _VERSION.search(plain):
+            args["version"] = int(version.group(1))
+        self._add("drift", args)
+
+    def _evaluate(self, clause: str, plain: str) -> None:
+        args: dict[str, Any] = {"name": self._model_name(plain), "path": self._new_data(clause, plain)}
+        if version := _VERSION.search(plain):
+            args["version"] = int(version.group(1))
+        self._add("evaluate", args)
+
+    def _retrain(self, clause: str, plain: str) -> None:
+        self._add("retrain", {"name": self._model_name(plain), "path": self._new_data(clause, plain),
+                              "include_old": bool(_WITH_OLD.search(plain))})
 
     def _rollback(self, clause: str, plain: str) -> None:
         self._add("rollback", {"name": self._model_name(plain)})
@@ -336,6 +393,19 @@ class _Reader:
         self._add("models", {"name": named.group().lower()} if named else {})
 
     # --- arguments ----------------------------------------------------------------------------------------
+
+    def _new_data(self, clause: str, plain: str, required: bool = True) -> str | None:
+        """The file of new rows a check or a retrain is about: named in the clause, else the file of this
+        message's previous check ("retrain on it"); asks when required and there is none."""
+        if paths := self.marked.paths_in(clause):
+            return paths[0]
+        earlier = [s["args"]["path"] for s in self.steps if s["action"] in _CHECKS and s["args"].get("path")]
+        if earlier and _IT.search(plain):
+            return earlier[-1]
+        if required:
+            raise _Ask("Which file of new data? Give its path, e.g. \"retrain credit/risk on april.csv\" or "
+                       "\"evaluate credit/risk on april_outcomes.csv\" (it needs the target column).")
+        return None
 
     def _model_name(self, plain: str) -> str:
         """The registered model a clause means: named as PROJECT/MODEL, else the one this conversation last
@@ -351,6 +421,8 @@ class _Reader:
     def _registered_model(self, plain: str) -> dict[str, str]:
         """Which model a "register" clause means: one it names ("register the svc as …"), or "it" after this
         message trained a single model; {} means the best one."""
+        if _NEW_VERSION.search(plain):  # "register the challenger", "… the retrained model"
+            return {"experiment": "latest"}
         keys = [m.key for m in MODEL_CATALOG.find(plain)]
         trained = [s for s in self.steps if s["action"] in _USES_COLUMNS]
         if not keys and _IT.search(plain) and trained:

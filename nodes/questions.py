@@ -11,7 +11,9 @@ from typing import Any, Literal
 from graph.vocabulary import phrase_regex
 
 Kind = Literal["request", "question", "advice"]
-READ_ONLY = frozenset({"describe", "preview", "best", "history", "report", "help", "models"})
+# Steps a question may run: they look at the data, results or models and change nothing.
+READ_ONLY = frozenset({"describe", "preview", "best", "history", "report", "help", "models", "drift",
+                       "evaluate"})
 
 
 def _starting(*templates: str) -> re.Pattern:

@@ -7,6 +7,7 @@ from graph.state import AgentState, PlanStep, step_log
 from nodes.common import (
     dataset_brief,
     emit,
+    find_file,
     require_target,
     store_and_rank,
     too_good_warning,
@@ -20,7 +21,7 @@ from tools.keys import MODELS, PRIMARY_METRIC
 
 def run(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
     """Run one trainer step (train, predict)."""
-    return {"train": train, "predict": predict}[step["action"]](step, state, ctx)
+    return {"train": train, "predict": predict, "retrain": retrain}[step["action"]](step, state, ctx)
 
 
 def train(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
@@ -76,6 +77,44 @@ def predict(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
     log = [f"model {best['model']} ({best['id']})", f"{out['rows']:,} rows → {out['path']}"]
     return {"artifacts": {"predictions": str(out["path"])},
             "steps": [step_log(step, log=log, result={"markdown": markdown, "path": str(out["path"])})]}
+
+
+def retrain(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
+    """Train a registered version's recipe on new data (or old + new) and compare the challenger with the
+    champion on one fresh holdout; the challenger becomes an experiment (`register` can package it)."""
+    from tools import watch
+    from tools.loading import file_sha256, load_dataset
+    from tools.model_registry import ModelRegistry
+
+    args = step["args"]
+    name = args["name"]
+    version = watch.serving_version(ctx.home, name)
+    path = find_file(args["path"], ctx, state)
+    new = load_dataset(path).frame
+    old = watch.training_data(ctx.home, name, version) if args.get("include_old") else None
+    record_id = f"{state['thread_id']}-{step['id']}-retrain"
+    checked, fields = watch.check_retrain(ctx.home, name, new, version, old=old, record_id=record_id,
+                                          out_dir=ctx.workspace(state["thread_id"]), source=path.name)
+    target = ModelRegistry(ctx.home).get(name, version)["dataset"]["target"]
+    data = {"path": str(path), "sha256": file_sha256(path), "rows": len(new), "cols": new.shape[1],
+            "target": target}
+    experiment = experiments.make_record(**{"cv": None, "n_trials": None, **fields, "id": record_id,
+                                           "thread_id": state["thread_id"], "node": "trainer",
+                                           "dataset": data})
+    update = store_and_rank([experiment], state, ctx)
+    metric, champion, challenger = checked["metric"], checked["champion"], checked["challenger"]
+    verdict = "**promote** it" if checked["recommendation"] == "promote" else "**keep** the champion"
+    data_words = path.name + (" plus the old training data" if old is not None else "")
+    markdown = (f"Challenger ({MODELS[fields['model']].label} retrained on {data_words}) against the "
+                f"champion {name} v{version} on the same fresh holdout of {checked['holdout_rows']:,} rows: "
+                f"{metric} {challenger['value']:.4f} against {champion['value']:.4f}, so {verdict}. "
+                f"{checked['reason']}")
+    if checked["recommendation"] == "promote":
+        markdown += (f" Safest next step: register it and send it a copy of the traffic first: `register the "
+                     f"challenger as {name} and shadow the new version`.")
+    log = [f"champion {name} v{version}", f"challenger {record_id}", checked["reason"]]
+    return {**update, "monitoring": [checked], "serving": {"name": name, "version": version},
+            "steps": [step_log(step, log=log, result={"markdown": markdown, "record": checked["id"]})]}
 
 
 def choose_models(asked: list[str] | None, task: str, rows: int, features: int) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ from tools import reference
 from tools.errors import ArtifactError, DataError, ModelError
 from tools.keys import TASKS
 from tools.predict import load_model
+from tools.preprocess import input_branches
 
 NAME = re.compile(r"[a-z0-9_-]+/[a-z0-9_-]+")
 METADATA = "dsgraph.json"
@@ -212,9 +213,7 @@ def _training_rows(frame: pd.DataFrame, record: dict) -> pd.DataFrame:
 
 def _feature_kinds(pipeline, features: pd.DataFrame) -> dict[str, str]:
     """Kind of each input column: from the preprocessing branch that reads it, else from its dtype."""
-    preprocess = getattr(pipeline, "named_steps", {}).get("preprocess")
-    branches = {column: branch for branch, _, columns in getattr(preprocess, "transformers_", [])
-                if isinstance(columns, list) for column in columns}
+    branches = input_branches(pipeline)
     return {str(column): ENCODING_KINDS.get(branches.get(column), reference.column_kind(series))
             for column, series in features.items()}
 

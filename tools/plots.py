@@ -242,6 +242,29 @@ def plot_optimization_history(
     return _render(path, f"Optimization history ({metric})", draw)
 
 
+def plot_drift(column: str, labels: Sequence[str], reference: Sequence[float], current: Sequence[float],
+               path: str | Path, note: str = "") -> str:
+    """Side-by-side bars of the share of rows in each bin or level: training data against new data."""
+
+    def draw(ax: Axes) -> None:
+        before, now = np.asarray(reference, dtype="float64"), np.asarray(current, dtype="float64")
+        if not len(labels) or len(before) != len(labels) or len(now) != len(labels):
+            raise _Skip("no shares to compare")
+        shown = np.arange(len(labels))
+        if len(shown) > MAX_BARS:  # the bins or levels that hold most rows on either side, in their order
+            shown = np.sort(np.argsort(-np.maximum(before, now), kind="stable")[:MAX_BARS])
+        x = np.arange(len(shown))
+        ax.bar(x - 0.2, before[shown] * 100, 0.4, label="training", color="#1f77b4")
+        ax.bar(x + 0.2, now[shown] * 100, 0.4, label="new data", color="#ff7f0e")
+        ax.set_xticks(x, [_short(labels[i], 16) for i in shown], rotation=45 if len(shown) > 4 else 0,
+                      ha="right" if len(shown) > 4 else "center", fontsize=7)
+        ax.set_ylabel("rows with a value (%)")
+        ax.legend(fontsize=7)
+
+    return _render(path, f"{_short(column)}: training vs new data{f' ({note})' if note else ''}", draw,
+                   size=(6.5, 4))
+
+
 def _render(
     path: str | Path,
     title: str,

@@ -70,6 +70,14 @@ def categorical_mask(fitted: ColumnTransformer) -> np.ndarray | None:
     return np.array([name.startswith("categorical__") for name in fitted.get_feature_names_out()])
 
 
+def input_branches(pipeline) -> dict[str, str]:
+    """Input column → the preprocessing branch that reads it (numeric, flag, categorical, datetime,
+    high_cardinality) in a fitted dsgraph Pipeline, in input order; {} for any other estimator."""
+    first = pipeline.steps[0][1] if hasattr(pipeline, "steps") else None
+    return {str(column): branch for branch, transformer, columns in getattr(first, "transformers_", [])
+            if transformer != "drop" and branch != "remainder" for column in columns}
+
+
 def feature_columns(preprocessor: ColumnTransformer) -> list[str]:
     """The input columns `preprocessor` uses, in frame order of its branches."""
     return [column for _, _, columns in preprocessor.transformers for column in columns]

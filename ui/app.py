@@ -74,13 +74,6 @@ def build(agent: Any) -> gr.Blocks:
                         with gr.Row():
                             resume_btn = gr.Button("Resume interrupted run", elem_id="resume")
                             fork_btn = gr.Button("Fork from checkpoint", elem_id="fork")
-                    with gr.Tab("Deployments", elem_id="tab-deployments"):
-                        approval = gr.Markdown(elem_id="approval")
-                        with gr.Row():
-                            approve_btn = gr.Button("Approve", variant="primary", interactive=False,
-                                                    elem_id="approve")
-                            reject_btn = gr.Button("Reject", interactive=False, elem_id="reject")
-                        deployed = gr.Dataframe(interactive=False, elem_id="deployments", max_height=320)
                     with gr.Tab("Downloads", elem_id="tab-downloads"):
                         downloads = gr.File(label="artifacts of this conversation", file_count="multiple",
                                             interactive=False, elem_id="downloads")
@@ -89,6 +82,17 @@ def build(agent: Any) -> gr.Blocks:
                         pickers = [gr.Radio(choices[role], value=agent.implementations[role], label=role)
                                    for role in registry.ROLES]
                         gr.Markdown(llm_status())
+                    with gr.Tab("Deployments", elem_id="tab-deployments"):
+                        approval = gr.Markdown(elem_id="approval")
+                        with gr.Row():
+                            approve_btn = gr.Button("Approve", variant="primary", interactive=False,
+                                                    elem_id="approve")
+                            reject_btn = gr.Button("Reject", interactive=False, elem_id="reject")
+                        deployed = gr.Dataframe(interactive=False, elem_id="deployments", max_height=320)
+                    with gr.Tab("Monitoring", elem_id="tab-monitoring"):
+                        monitored = gr.Markdown(elem_id="monitoring")
+                        drift_plot = gr.LinePlot(x="at", y="psi", color="feature", elem_id="drift-plot",
+                                                 title="PSI of the most drifted features")
 
         def records(session, all_threads: bool) -> list[dict]:
             if all_threads:
@@ -106,7 +110,7 @@ def build(agent: Any) -> gr.Blocks:
                     gr.update(choices=handlers.thread_choices(agent), value=None),
                     rows, gr.update(choices=list(rows["checkpoint_id"]), value=None), waiting,
                     gr.update(interactive=pending), gr.update(interactive=pending),
-                    handlers.deployments_table(agent.home))
+                    handlers.deployments_table(agent.home), *handlers.monitoring_view(agent.home))
 
         def compare(a: str | None, b: str | None, all_threads: bool, request: gr.Request):
             return handlers.compare_table(records(sessions.get(request), all_threads), a, b)
@@ -153,7 +157,7 @@ def build(agent: Any) -> gr.Blocks:
 
         panel_io = dict(inputs=[every_thread], concurrency_limit=None,
                         outputs=[table, first, second, downloads, thread_label, picker, points, point,
-                                 approval, approve_btn, reject_btn, deployed])
+                                 approval, approve_btn, reject_btn, deployed, monitored, drift_plot])
         chat_out = [chatbot, progress, graph]
         box.submit(on_message, [box], [*chat_out, box], api_name="chat").then(panels, **panel_io)
         refresh = gr.Button(visible=False)

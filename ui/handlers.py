@@ -259,6 +259,47 @@ def deployments_table(home: Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=None if rows else ["model", "version", "deployed"])
 
 
+def monitoring_view(home: Path) -> tuple[str, pd.DataFrame]:
+    """The Monitoring tab: per model its latest drift, decay and retrain results (Markdown), and the PSI of
+    its most drifted features over time (rows for a line plot: time, psi, feature)."""
+    from tools.monitoring import MonitoringLog
+
+    records = MonitoringLog(home).list()
+    lines, points = [], []
+    for name in sorted({r["model"] for r in records}):
+        mine = [r for r in records if r["model"] == name]
+        latest = {kind: next((r for r in reversed(mine) if r["kind"] == kind), None)
+                  for kind in ("drift", "evaluate", "retrain")}
+        lines.append(f"**{name}**")
+        if drift := latest["drift"]:
+            shown = ", ".join(drift["drifted"][:5]) or "nothing"
+            lines.append(f"- drift {drift['at'][:16]} on {drift['source']}: **{drift['verdict']}** "
+                         f"(drifted: {shown})")
+        if decay := latest["evaluate"]:
+            change = decay["changes"][decay["metric"]]
+            lines.append(f"- performance {decay['at'][:16]}: **{decay['verdict']}**, {decay['metric']} "
+                         f"{change['then']:.4f} → {change['now']:.4f}")
+        if retrained := latest["retrain"]:
+            lines.append(f"- retrain {retrained['at'][:16]}: **{retrained['recommendation']}**, challenger "
+                         f"{retrained['challenger']['value']:.4f} against champion "
+                         f"{retrained['champion']['value']:.4f} ({retrained['metric']})")
+        points += _psi_points(name, [r for r in mine if r["kind"] == "drift"])
+    text = "\n".join(lines) or "No checks yet: say e.g. `check drift of credit/risk on april.csv`."
+    return text, pd.DataFrame(points, columns=["at", "psi", "feature"])
+
+
+def _psi_points(name: str, drifts: list[dict[str, Any]], top: int = 3) -> list[dict[str, Any]]:
+    """(time, PSI, "model · feature") of a model's `top` most drifted features over all its drift checks."""
+    worst: dict[str, float] = {}
+    for record in drifts:
+        for feature in record["features"]:
+            worst[feature["column"]] = max(worst.get(feature["column"], 0.0), feature.get("psi") or 0.0)
+    chosen = sorted(worst, key=worst.get, reverse=True)[:top]
+    return [{"at": pd.Timestamp(record["at"]), "psi": feature.get("psi") or 0.0,
+             "feature": f"{name} · {feature['column']}"}
+            for record in drifts for feature in record["features"] if feature["column"] in chosen]
+
+
 def session_agent(agent: Any, session: Session) -> Any:
     """The agent with this session's node implementations (Settings tab); the graph and store are shared."""
     if not session.implementations or session.implementations == agent.implementations:

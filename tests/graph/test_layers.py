@@ -38,3 +38,9 @@ def test_nodes_see_only_state_context_protocols_and_vocabulary_of_graph(path):
     from_graph = {m for m in imported_modules(path) if top(m) == "graph" and m != "graph"}
     assert from_graph <= NODE_VIEW_OF_GRAPH, path.name
     assert not {top(m) for m in imported_modules(path)} & {"ui", "app", "serving"}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "serving").glob("*.py")), ids=lambda p: p.name)
+def test_the_gateway_uses_tools_only(path):
+    forbidden = {"graph", "nodes", "ui", "app", "langgraph", "gradio"}
+    assert not {top(m) for m in imported_modules(path)} & forbidden

@@ -379,7 +379,41 @@ SERVING = [
       deploy("fraud/score", traffic=20.0)]),
 ]
 
-PLANS += TYPOS + CASUAL + ORDER + QUESTIONS + EXCLUDE + SERVING
+def monitor(action: str, **args) -> dict:
+    return step("trainer" if action == "retrain" else "monitor", action, **args)
+
+
+MONITORING = [
+    ("check drift of credit/risk on march.csv", EMPTY,
+     [monitor("drift", name="credit/risk", path="march.csv")]),
+    ("has credit/risk drifted this week?", EMPTY, [monitor("drift", name="credit/risk", hours=168.0)]),
+    ("did the data of credit/risk shift today?", EMPTY, [monitor("drift", name="credit/risk", hours=24.0)]),
+    ("check drift of credit/risk on the last 500 requests", EMPTY,
+     [monitor("drift", name="credit/risk", last=500)]),
+    ("any drift in the last 3 days?", SERVED, [monitor("drift", name="credit/risk", hours=72.0)]),
+    ("evaluate credit/risk on april_outcomes.csv", EMPTY,
+     [monitor("evaluate", name="credit/risk", path="april_outcomes.csv")]),
+    ("is credit/risk still accurate on april_outcomes.csv?", EMPTY,
+     [monitor("evaluate", name="credit/risk", path="april_outcomes.csv")]),
+    ("retrain credit/risk on april.csv", EMPTY,
+     [monitor("retrain", name="credit/risk", path="april.csv", include_old=False)]),
+    ("retrain credit/risk on april.csv with the old data too", EMPTY,
+     [monitor("retrain", name="credit/risk", path="april.csv", include_old=True)]),
+    ("check drift of credit/risk on april.csv and if it drifted retrain on it and shadow the new version",
+     EMPTY,
+     [monitor("drift", name="credit/risk", path="april.csv"), monitor("when", condition="drifted"),
+      monitor("retrain", name="credit/risk", path="april.csv", include_old=False),
+      step("deployer", "register", name="credit/risk", experiment="latest"),
+      deploy("credit/risk", mode="shadow")]),
+    ("evaluate credit/risk on may.csv, if it decayed retrain on it", EMPTY,
+     [monitor("evaluate", name="credit/risk", path="may.csv"), monitor("when", condition="decayed"),
+      monitor("retrain", name="credit/risk", path="may.csv", include_old=False)]),
+    ("register the challenger as credit/risk and shadow the new version", EMPTY,
+     [step("deployer", "register", name="credit/risk", experiment="latest"),
+      deploy("credit/risk", mode="shadow")]),
+]
+
+PLANS += TYPOS + CASUAL + ORDER + QUESTIONS + EXCLUDE + SERVING + MONITORING
 
 # Questions that must not run anything: answered with the words that would run it on the user's data.
 ANSWERS = [

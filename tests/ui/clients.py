@@ -14,10 +14,11 @@ def text(message: dict) -> str:
 
 
 def panels(client: Client) -> dict:
-    table, _, _, downloads, thread, picker, points, _, approval, deployed = client.predict(
+    table, _, _, downloads, thread, picker, points, _, approval, deployed, monitored, psi = client.predict(
         False, api_name="/panels")  # the Approve / Reject buttons are not API outputs
     return {"table": table, "downloads": downloads or [], "thread": re.search(r"`(\w+)`", thread).group(1),
-            "picker": picker, "checkpoints": points, "approval": approval, "deployments": deployed}
+            "picker": picker, "checkpoints": points, "approval": approval, "deployments": deployed,
+            "monitoring": monitored, "psi": psi}
 
 
 def sha(path: str) -> str:

@@ -1,0 +1,1 @@
+"""The serving gateway: registered models over HTTP (FastAPI + uvicorn); imports tools/ only."""

@@ -1,0 +1,1 @@
+"""The serving gateway, driven over HTTP as a real subprocess."""
