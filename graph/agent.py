@@ -1,10 +1,12 @@
 """The Agent: one compiled graph over one dsgraph home, used by the CLI, the UI and the bench."""
 
+import fcntl
 import os
 import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ from langgraph.types import Command
 
 from graph import checkpoints, registry, render, rewind
 from graph.builder import build_graph
-from graph.context import Context
+from graph.context import THREAD_ID, Context
 from graph.runner import plan_steps
 from graph.vocabulary import validate_step
 
@@ -178,7 +180,7 @@ class Agent:
     def threads(self) -> list[dict]:
         """Every thread, newest first: id, first message, dataset, fork origin."""
         rows = []
-        for thread_id, checkpoint_id in checkpoints.thread_rows(self.conn):
+        for thread_id, checkpoint_id in checkpoints.thread_rows(self.home / "graph.db"):
             values = self.state(thread_id)
             first = next((m.content for m in values.get("messages") or [] if isinstance(m, HumanMessage)), "")
             dataset = values.get("dataset") or {}
@@ -196,7 +198,7 @@ class Agent:
 
     def checkpoint_sizes(self, thread_id: str) -> list[int]:
         """Serialized bytes of each checkpoint of the thread, oldest first (the bench reports these)."""
-        return checkpoints.blob_sizes(self.conn, thread_id)
+        return checkpoints.blob_sizes(self.home / "graph.db", thread_id)
 
     def result(self, thread_id: str, before: set[str] | None = None, note: str | None = None) -> dict:
         """The CONTRACT.md `--json` object for the thread's latest state."""
@@ -228,19 +230,37 @@ class Agent:
         values = self.state(thread_id)
         before = {r["id"] for r in [*(values.get("experiments") or []), *(values.get("monitoring") or [])]}
         ctx = self.context(stop, approve)
-        chunks = self.graph.stream(inputs, config, context=ctx, stream_mode=["updates", "custom"],
-                                   durability="sync")  # a kill -9 loses at most the running step
-        for mode, chunk in chunks:
-            if mode == "custom":
-                yield chunk
-                continue
-            for node, update in chunk.items():
-                if node == "planner" or not isinstance(update, dict):
+        with self._turn(thread_id):
+            chunks = self.graph.stream(inputs, config, context=ctx, stream_mode=["updates", "custom"],
+                                       durability="sync")  # a kill -9 loses at most the running step
+            for mode, chunk in chunks:
+                if mode == "custom":
+                    yield chunk
                     continue
-                for log in update.get("steps") or []:
-                    if not isinstance(log, str):
-                        yield {"type": "step", "step": log}
-        yield {"type": "done", **self.result(thread_id, before)}
+                for node, update in chunk.items():
+                    if node == "planner" or not isinstance(update, dict):
+                        continue
+                    for log in update.get("steps") or []:
+                        if not isinstance(log, str):
+                            yield {"type": "step", "step": log}
+            yield {"type": "done", **self.result(thread_id, before)}
+
+    @contextmanager
+    def _turn(self, thread_id: str) -> Iterator[None]:
+        """Hold the thread for one turn: a second turn on it (this process or another) is refused, so two
+        runs never interleave their checkpoints. The OS drops the lock of a killed process."""
+        path = self.home / "locks" / f"{thread_id}.lock"
+        path.parent.mkdir(exist_ok=True)
+        with path.open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise AgentError("This conversation is still running another turn: wait for it to finish "
+                                 "(or stop it), then send this again.") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _known(self, thread_id: str | None) -> str:
         if not thread_id or not self.graph.get_state(self._config(thread_id)).values:
@@ -249,6 +269,9 @@ class Agent:
 
     @staticmethod
     def _config(thread_id: str, checkpoint_id: str | None = None) -> dict:
+        if not THREAD_ID.fullmatch(str(thread_id)):
+            raise AgentError(f"invalid thread id {thread_id!r}: a thread id is letters, digits, - and _ "
+                             "(list yours with `python app.py history`)")
         configurable = {"thread_id": thread_id}
         if checkpoint_id:
             configurable["checkpoint_id"] = checkpoint_id

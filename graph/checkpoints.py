@@ -1,6 +1,9 @@
 """Reading the checkpoint store: a thread's checkpoints in plain words, thread listing, blob sizes, forks."""
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from langgraph.types import StateSnapshot
@@ -44,22 +47,34 @@ def fork_target(next_nodes: tuple[str, ...]) -> str:
     return "planner" if next_nodes and next_nodes != ("__start__",) else "reporter"
 
 
-def thread_rows(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+def thread_rows(database: Path) -> list[tuple[str, str]]:
     """(thread_id, latest checkpoint id) of every thread, newest first."""
     try:
-        return conn.execute(
-            "SELECT thread_id, MAX(checkpoint_id) AS latest FROM checkpoints WHERE checkpoint_ns = ''"
-            " GROUP BY thread_id ORDER BY latest DESC").fetchall()
-    except sqlite3.OperationalError:  # no checkpoint written yet: the table does not exist
+        with _reading(database) as conn:
+            return conn.execute(
+                "SELECT thread_id, MAX(checkpoint_id) AS latest FROM checkpoints WHERE checkpoint_ns = ''"
+                " GROUP BY thread_id ORDER BY latest DESC").fetchall()
+    except sqlite3.OperationalError:  # no checkpoint written yet: no file, or the table does not exist
         return []
 
 
-def blob_sizes(conn: sqlite3.Connection, thread_id: str) -> list[int]:
+def blob_sizes(database: Path, thread_id: str) -> list[int]:
     """Serialized bytes per checkpoint of a thread (checkpoint, metadata, pending writes), oldest first."""
-    rows = conn.execute(
-        "SELECT c.checkpoint_id, LENGTH(c.checkpoint) + LENGTH(c.metadata) +"
-        " COALESCE((SELECT SUM(LENGTH(w.value)) FROM writes w WHERE w.thread_id = c.thread_id"
-        "  AND w.checkpoint_ns = c.checkpoint_ns AND w.checkpoint_id = c.checkpoint_id), 0)"
-        " FROM checkpoints c WHERE c.thread_id = ? AND c.checkpoint_ns = '' ORDER BY c.checkpoint_id",
-        (thread_id,)).fetchall()
+    with _reading(database) as conn:
+        rows = conn.execute(
+            "SELECT c.checkpoint_id, LENGTH(c.checkpoint) + LENGTH(c.metadata) +"
+            " COALESCE((SELECT SUM(LENGTH(w.value)) FROM writes w WHERE w.thread_id = c.thread_id"
+            "  AND w.checkpoint_ns = c.checkpoint_ns AND w.checkpoint_id = c.checkpoint_id), 0)"
+            " FROM checkpoints c WHERE c.thread_id = ? AND c.checkpoint_ns = '' ORDER BY c.checkpoint_id",
+            (thread_id,)).fetchall()
     return [int(size) for _, size in rows]
+
+
+@contextmanager
+def _reading(database: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection of our own: the saver's connection is its own, used under its lock only."""
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
+    try:
+        yield conn
+    finally:
+        conn.close()

@@ -1,9 +1,12 @@
 """Run-time settings injected into every node through LangGraph's `context=`, never checkpointed."""
 
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+THREAD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a thread id names folders and lock files: never a path
 
 
 @dataclass(frozen=True)
@@ -18,7 +21,9 @@ class Context:
     user: str = ""  # who asks (deployment history); empty for a local, anonymous user
 
     def workspace(self, thread_id: str) -> Path:
-        """The thread's artifact folder (created on demand)."""
+        """The thread's artifact folder (created on demand); a thread id is never a path."""
+        if not THREAD_ID.fullmatch(thread_id or ""):
+            raise ValueError(f"invalid thread id {thread_id!r}: letters, digits, - and _ only")
         path = self.home / "workspaces" / thread_id
         path.mkdir(parents=True, exist_ok=True)
         return path
