@@ -70,6 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("--port", type=int, default=8000)
     gateway.add_argument("--workers", type=int, default=1, help="worker processes (metrics add up over them)")
 
+    users = commands.add_parser("users", help="people who may log in to the server, and their projects")
+    who = users.add_subparsers(dest="users_command", metavar="add|list", required=True)
+    add = who.add_parser("add", help="add a user (asks for the password twice)")
+    add.add_argument("name")
+    add.add_argument("--project", action="append", default=[], help="a project they belong to (repeatable)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    listing = who.add_parser("list", help="the users and their projects")
+    listing.add_argument("--json", action="store_true")
+
     monitor = commands.add_parser("monitor", help="check every deployed model's recent traffic for drift")
     monitor.add_argument("--every", type=_duration, metavar="DURATION",
                          help="repeat every DURATION (e.g. 30m, 1h, 1d) until stopped; once without it")
@@ -225,8 +234,28 @@ def monitor(agent: Any, args: argparse.Namespace) -> int:
         time.sleep(args.every)
 
 
+def users(agent: Any, args: argparse.Namespace) -> int:
+    """Add a user (argon2-hashed password) or list them; once a user exists, `serve` asks for a login."""
+    from tools.team import Team, TeamError
+
+    team = Team(agent.home)
+    if args.users_command == "list":
+        listed = team.users()
+        print(json.dumps(listed) if args.json else
+              "\n".join(f"{u['name']}  projects: {', '.join(u['projects']) or '-'}" for u in listed)
+              or "No users: the server is open to anyone who can reach it (loopback by default).")
+        return 0
+    try:
+        team.add_user(args.name, _password(args.password_stdin), tuple(args.project))
+    except TeamError as error:
+        return _fail(args, str(error))
+    print(f"Added {args.name.strip().lower()}; `python app.py serve` now asks for a login.")
+    return 0
+
+
 COMMANDS = {"serve": serve, "ask": ask, "resume": resume, "history": history, "checkpoints": checkpoints,
-            "graph": graph, "approve": approve, "models": models, "gateway": gateway, "monitor": monitor}
+            "graph": graph, "approve": approve, "models": models, "gateway": gateway, "monitor": monitor,
+            "users": users}
 
 
 def _plan(parser: argparse.ArgumentParser, args: argparse.Namespace, nodes: dict[str, str]) -> int:
@@ -275,6 +304,18 @@ def _fail(args: argparse.Namespace, message: str) -> int:
     else:
         print(message, file=sys.stderr)
     return 1
+
+
+def _password(from_stdin: bool) -> str:
+    """The new user's password: one line of standard input, or typed twice at a prompt."""
+    import getpass
+
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise SystemExit("The two passwords differ; nothing was added.")
+    return first
 
 
 def _duration(text: str) -> float:

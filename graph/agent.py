@@ -1,5 +1,6 @@
 """The Agent: one compiled graph over one dsgraph home, used by the CLI, the UI and the bench."""
 
+import copy
 import fcntl
 import os
 import sqlite3
@@ -45,6 +46,15 @@ class Agent:
         self.accel = accel or os.environ.get("DSGRAPH_ACCEL") or "auto"
         self.conn = sqlite3.connect(self.home / "graph.db", check_same_thread=False)
         self.graph = build_graph(SqliteSaver(self.conn))
+        self.user: str | None = None  # None: the local CLI, which sees every thread and reads any path
+        self.roots: tuple[Path, ...] | None = None  # folders `load` and `predict` may read (server)
+
+    def for_user(self, user: str, roots: tuple[Path, ...] | None = None) -> "Agent":
+        """This agent as `user` sees it (same graph and store): only their threads and their projects',
+        and files only under `roots` (plus the thread's uploads)."""
+        view = copy.copy(self)
+        view.user, view.roots = user, tuple(Path(r).resolve() for r in roots) if roots is not None else None
+        return view
 
     @property
     def planner(self) -> str:
@@ -53,7 +63,8 @@ class Agent:
     def context(self, stop: threading.Event | None = None, approve_all: bool = False) -> Context:
         """Run-time settings for one run (never checkpointed); LLM settings come from the environment."""
         return Context(home=self.home, planner=self.planner, implementations=dict(self.implementations),
-                       accel=self.accel, stop=stop or threading.Event(), approve_all=approve_all)
+                       accel=self.accel, stop=stop or threading.Event(), approve_all=approve_all,
+                       user=self.user or "", roots=self.roots)
 
     def stream(self, message: str, thread_id: str | None = None, data: str | None = None,
                checkpoint_id: str | None = None, stop: threading.Event | None = None,
@@ -65,6 +76,8 @@ class Agent:
         pauses the turn (`done` carries `pending_approval`) until `stream_answer`. A new message instead
         drops the pending change, which changes nothing.
         """
+        if thread_id:
+            self._allow(thread_id, write=not checkpoint_id)
         going_back = rewind.parse(message) if thread_id and not checkpoint_id else None
         if going_back and self.state(thread_id):  # in a new conversation the planner explains instead
             checkpoint_id = self._before(thread_id, going_back.action)
@@ -90,7 +103,7 @@ class Agent:
     def stream_resume(self, thread_id: str, checkpoint_id: str | None = None,
                       stop: threading.Event | None = None) -> Iterator[dict]:
         """Continue an interrupted run, or fork at `checkpoint_id` into a new thread and run the rest."""
-        thread_id = self._known(thread_id)
+        thread_id = self._known(thread_id, write=not checkpoint_id)
         if checkpoint_id:
             thread_id = self.fork(thread_id, checkpoint_id)
         if not self.graph.get_state(self._config(thread_id)).next:
@@ -103,7 +116,7 @@ class Agent:
                       stop: threading.Event | None = None) -> Iterator[dict]:
         """Answer the thread's pending approval (the change shown is the one applied, if still current),
         then run the rest of its plan."""
-        thread_id = self._known(thread_id)
+        thread_id = self._known(thread_id, write=True)
         pending = self.pending_approval(thread_id)
         if pending is None:
             yield {"type": "done", **self.result(thread_id, note="Nothing in this conversation is waiting "
@@ -120,6 +133,7 @@ class Agent:
         """The change a thread's paused deploy or rollback waits on: action, name, change, summary."""
         if not thread_id:
             return None
+        self._allow(thread_id)
         snap = self.graph.get_state(self._config(thread_id))
         pending = [i.value for i in snap.interrupts or () if isinstance(i.value, dict)]
         return pending[0] if pending else None
@@ -130,6 +144,7 @@ class Agent:
 
     def fork(self, thread_id: str, checkpoint_id: str) -> str:
         """Copy the state at `checkpoint_id` into a new thread (the original is untouched); return its id."""
+        self._allow(thread_id)
         snap = self.graph.get_state(self._config(thread_id, checkpoint_id))
         if snap.config["configurable"].get("checkpoint_id") != checkpoint_id:
             raise AgentError(f"thread {thread_id} has no checkpoint {checkpoint_id}; "
@@ -137,6 +152,7 @@ class Agent:
         new_id = uuid.uuid4().hex[:12]
         values = {**snap.values, "thread_id": new_id,
                   "forked_from": {"thread_id": thread_id, "checkpoint_id": checkpoint_id}}
+        self._claim(new_id)
         self.graph.update_state(self._config(new_id), values, as_node=checkpoints.fork_target(snap.next))
         return new_id
 
@@ -163,6 +179,7 @@ class Agent:
 
     def state(self, thread_id: str) -> dict:
         """The thread's latest state values (empty for an unknown thread)."""
+        self._allow(thread_id)
         return dict(self.graph.get_state(self._config(thread_id)).values or {})
 
     def checkpoints(self, thread_id: str) -> list[dict]:
@@ -175,12 +192,19 @@ class Agent:
             return list(self.state(self._known(thread_id)).get("experiments") or [])
         from tools.experiments import ExperimentStore
 
-        return ExperimentStore(self.home / "experiments.db").list()
+        records = ExperimentStore(self.home / "experiments.db").list()
+        if self.user is None:
+            return records
+        mine = self._team().readable(self.user)
+        return [r for r in records if r.get("thread_id") in mine]
 
     def threads(self) -> list[dict]:
         """Every thread, newest first: id, first message, dataset, fork origin."""
         rows = []
+        mine = self._team().readable(self.user) if self.user is not None else None
         for thread_id, checkpoint_id in checkpoints.thread_rows(self.home / "graph.db"):
+            if mine is not None and thread_id not in mine:
+                continue
             values = self.state(thread_id)
             first = next((m.content for m in values.get("messages") or [] if isinstance(m, HumanMessage)), "")
             dataset = values.get("dataset") or {}
@@ -227,6 +251,7 @@ class Agent:
     def _run(self, inputs: dict | Command | None, thread_id: str, stop: threading.Event | None,
              approve: bool = False) -> Iterator[dict]:
         config = self._config(thread_id)
+        self._claim(thread_id)
         values = self.state(thread_id)
         before = {r["id"] for r in [*(values.get("experiments") or []), *(values.get("monitoring") or [])]}
         ctx = self.context(stop, approve)
@@ -262,10 +287,38 @@ class Agent:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def _known(self, thread_id: str | None) -> str:
+    def _known(self, thread_id: str | None, write: bool = False) -> str:
+        if thread_id:
+            self._allow(thread_id, write)
         if not thread_id or not self.graph.get_state(self._config(thread_id)).values:
             raise AgentError(f"unknown thread {thread_id!r}; start one with `python app.py ask MESSAGE`")
         return thread_id
+
+    def _allow(self, thread_id: str, write: bool = False) -> None:
+        """AgentError unless this agent's user may read (or write) the thread; a new thread is anyone's.
+        The error never tells a stranger's thread from one that does not exist."""
+        if self.user is None:
+            return
+        team = self._team()
+        if team.owner(thread_id) is None:
+            exists = bool(self.graph.get_state(self._config(thread_id)).values)
+            allowed = not exists  # made by the local CLI: not for server users
+        else:
+            allowed = team.may_write(self.user, thread_id) if write else team.may_read(self.user, thread_id)
+        if not allowed:
+            raise AgentError(f"There is no conversation {thread_id} that you can "
+                             f"{'continue' if write else 'open'}; start a new one or fork one you can read.")
+
+    def _claim(self, thread_id: str) -> None:
+        """Make this agent's user the owner of a thread it starts, in their first project."""
+        if self.user is not None:
+            projects = self._team().projects_of(self.user)
+            self._team().claim(thread_id, self.user, projects[0] if projects else None)
+
+    def _team(self):
+        from tools.team import Team  # argon2 loads only for a server user
+
+        return Team(self.home)
 
     @staticmethod
     def _config(thread_id: str, checkpoint_id: str | None = None) -> dict:

@@ -18,7 +18,8 @@ class Context:
     stop: threading.Event | None = None  # set by the UI's Stop button; the tuner ends after the running trial
     llm: dict[str, Any] = field(default_factory=dict)  # LLM settings (api key, base url, model, ...)
     approve_all: bool = False  # `ask --yes`: deploy and rollback go ahead without pausing for approval
-    user: str = ""  # who asks (deployment history); empty for a local, anonymous user
+    user: str = ""  # who asks (ownership, deployment history); empty for the local CLI
+    roots: tuple[Path, ...] | None = None  # where `load` / `predict` may read (server); None: anywhere
 
     def workspace(self, thread_id: str) -> Path:
         """The thread's artifact folder (created on demand); a thread id is never a path."""

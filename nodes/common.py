@@ -40,13 +40,17 @@ def require_target(state: AgentState) -> dict[str, Any]:
 
 
 def find_file(raw: str, ctx: Context, state: AgentState) -> Path:
-    """The file named by the user: as given, else among the thread's uploads; DataError when nowhere."""
+    """The file named by the user: as given, else among the thread's uploads; DataError when nowhere. On a
+    server (`ctx.roots` set) only the thread's uploads and those folders count, and the error says no more
+    (whether a file exists elsewhere on the server is none of the user's business)."""
+    uploads = (ctx.home / "workspaces" / state.get("thread_id", "") / "uploads").resolve()
+    roots = None if ctx.roots is None else (*ctx.roots, uploads)
     path = Path(raw).expanduser()
-    if path.exists():
-        return path.resolve()
-    upload = ctx.home / "workspaces" / state.get("thread_id", "") / "uploads" / path.name
-    if upload.exists():
-        return upload.resolve()
+    for candidate in (path.resolve(), uploads / path.name):
+        if candidate.exists() and (roots is None or any(candidate.is_relative_to(r) for r in roots)):
+            return candidate
+    if roots is not None:
+        raise DataError(f"`{raw}` is not one of your files: attach it to your message, or use samples/.")
     raise DataError(f"`{raw}` does not exist. Check the path (relative to {Path.cwd()}) or attach the file.")
 
 

@@ -17,10 +17,13 @@ from tools.deployments import Deployments
 from tools.errors import ArtifactError
 from tools.keys import MODELS
 from tools.model_registry import ModelRegistry
+from tools.team import Team
 
 
 def run(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
-    """Run one deployer step (register, deploy, rollback)."""
+    """Run one deployer step (register, deploy, rollback), for a model of the user's projects."""
+    if ctx.user:
+        Team(ctx.home).check_model(ctx.user, step["args"]["name"])
     return {"register": register, "deploy": deploy, "rollback": rollback}[step["action"]](step, state, ctx)
 
 

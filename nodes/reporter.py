@@ -107,9 +107,10 @@ def report(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
 def models(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
     """Registered models: versions with their test metric, deployment, and the last day of serving traffic."""
     from tools.fleet import overview
+    from tools.team import Team
 
     name = step["args"].get("name")
-    rows = overview(ctx.home, name)
+    rows = overview(ctx.home, name, projects=Team(ctx.home).model_projects(ctx.user) if ctx.user else None)
     if not rows:
         raise ArtifactError(f"No registered model {name}." if name else
                             "No registered models yet: say e.g. `register the best model as credit/risk`.")

@@ -71,7 +71,8 @@ def predict(step: PlanStep, state: AgentState, ctx: Context) -> dict[str, Any]:
     if not best:
         raise ArtifactError("There is no trained model yet: train one first (e.g. `train classifiers`).")
     model_path = (state.get("artifacts") or {}).get("best_model") or best["artifact"]
-    out = prediction.predict(model_path, step["args"]["path"], ctx.workspace(state["thread_id"]))
+    out = prediction.predict(model_path, find_file(step["args"]["path"], ctx, state),
+                             ctx.workspace(state["thread_id"]))
     markdown = (f"Predicted {out['rows']:,} rows of `{step['args']['path']}` with **{best['model']}**: "
                 f"`{out['path']}`." + "".join(f" Note: {note}." for note in out.get("notes") or []))
     log = [f"model {best['model']} ({best['id']})", f"{out['rows']:,} rows → {out['path']}"]

@@ -10,13 +10,15 @@ from tools.request_log import RequestLog
 WINDOW_S = 24 * 3600  # serving figures cover this last stretch of time
 
 
-def overview(home: str | os.PathLike, name: str | None = None, window_s: float = WINDOW_S) -> list[dict]:
-    """One row per registered version (of `name`, or all): model, version, experiment, metric, value,
-    deployed ("80% live", "shadow" or ""), requests, errors, p50_ms and p99_ms over the window."""
+def overview(home: str | os.PathLike, name: str | None = None, window_s: float = WINDOW_S,
+             projects: set[str] | None = None) -> list[dict]:
+    """One row per registered version (of `name`, or all; of `projects` when given): model, version,
+    experiment, metric, value, deployed ("80% live", "shadow" or ""), requests, errors, p50_ms and p99_ms."""
     log, since = RequestLog(home), time.time() - window_s
     rows = []
     for model in catalog(home):
-        if name not in (None, model["name"]):
+        if name not in (None, model["name"]) or (projects is not None
+                                                 and model["name"].split("/")[0] not in projects):
             continue
         deployed = {d["version"]: d for d in model["deployment"]}
         served = {(r["version"], r["mirrored"]): r for r in log.summary(model["name"], since)}
